@@ -1,0 +1,19 @@
+"""The model bundle: a directory of plain files (safetensors, JSON, ONNX), written atomically."""
+
+from moviegenre.bundle.bundle import (
+    FORMAT_VERSION,
+    default_model_path,
+    load_bundle,
+    read_tensors,
+    save_bundle,
+    write_tensors,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "default_model_path",
+    "load_bundle",
+    "read_tensors",
+    "save_bundle",
+    "write_tensors",
+]

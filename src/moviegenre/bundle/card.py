@@ -1,0 +1,56 @@
+"""The generated MODEL_CARD.md: what a bundle is, how it was trained and how well it does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def render_model_card(manifest: dict[str, Any]) -> str:
+    """Markdown describing a bundle, from its manifest."""
+    lines = [
+        f"# moviegenre model: {manifest['model_type']}",
+        "",
+        "Predicts which of the genres below a movie belongs to from its plot summary "
+        "(multi-label: one independent probability per genre, one tuned threshold per genre).",
+        "",
+        f"- Format: {manifest['format']} v{manifest['format_version']}, "
+        f"written by moviegenre {manifest['moviegenre_version']} on {manifest['created']}",
+        f"- Genres ({len(manifest['labels'])}): {', '.join(manifest['labels'])}",
+        f"- At least {manifest['min_genres']} genre(s) always returned",
+    ]
+    training = manifest.get("training") or {}
+    if training:
+        lines += ["", "## Training", ""]
+        lines += [f"- {key}: `{_fmt(value)}`" for key, value in training.items()]
+    if manifest.get("fingerprint"):
+        lines += ["", f"Training data fingerprint (SHA-256): `{manifest['fingerprint']}`"]
+    metrics = manifest.get("metrics") or {}
+    for split_name, values in metrics.items():
+        if not isinstance(values, dict):
+            continue
+        lines += ["", f"## Metrics on the {split_name} split", "", "| metric | value |", "| --- | --- |"]
+        lines += [
+            f"| {key} | {_fmt(value)} |"
+            for key, value in values.items()
+            if isinstance(value, (int, float))
+        ]
+    lines += [
+        "",
+        "## Thresholds",
+        "",
+        "| genre | threshold |",
+        "| --- | --- |",
+        *[f"| {g} | {t:.2f} |" for g, t in zip(manifest["labels"], manifest["thresholds"], strict=True)],
+        "",
+        "## Limits",
+        "",
+        "Trained on TMDB overviews of mostly English-language feature films; plots of other kinds "
+        "(TV episodes, very short loglines, other languages) will score lower. Genres are TMDB's, "
+        "which are coarse and sometimes disputed.",
+        "",
+    ]
+    return "\n".join(lines)

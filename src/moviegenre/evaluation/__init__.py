@@ -1,0 +1,1 @@
+"""Evaluation: honest multi-label metrics and the HTML report."""

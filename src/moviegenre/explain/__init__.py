@@ -1,0 +1,1 @@
+"""Explanations: which words of a plot raised or lowered each genre."""

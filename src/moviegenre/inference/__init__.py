@@ -1,0 +1,1 @@
+"""Fast inference: ONNX export and streaming batch prediction."""

@@ -1,0 +1,36 @@
+"""Model types behind one interface; each is imported only when asked for (so serving needs no torch)."""
+
+from __future__ import annotations
+
+import importlib
+
+from moviegenre.errors import MovieGenreError
+from moviegenre.models.base import GenreModel
+
+# model type -> "module:Class". Imported lazily: `tfidf` must not pull in PyTorch.
+MODEL_TYPES: dict[str, str] = {
+    "lstm": "moviegenre.models.lstm:LSTMGenreModel",
+    "tfidf": "moviegenre.models.tfidf:TfidfGenreModel",
+    "minilm": "moviegenre.models.minilm:MiniLMGenreModel",
+    "ensemble": "moviegenre.models.ensemble:EnsembleGenreModel",
+    "onnx": "moviegenre.models.onnx_model:OnnxGenreModel",
+}
+
+
+def model_class(model_type: str) -> type[GenreModel]:
+    """The class for a model type name, e.g. "lstm"."""
+    if model_type not in MODEL_TYPES:
+        known = ", ".join(sorted(k for k in MODEL_TYPES if k != "onnx"))
+        raise MovieGenreError(f"unknown model type {model_type!r}; expected one of: {known}")
+    module_name, class_name = MODEL_TYPES[model_type].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise MovieGenreError(
+            f"model type {model_type!r} needs a package that is not installed ({exc.name}); "
+            "install the training extras: pip install 'moviegenre[train]'"
+        ) from exc
+    return getattr(module, class_name)
+
+
+__all__ = ["GenreModel", "MODEL_TYPES", "model_class"]

@@ -1,0 +1,1 @@
+"""Text: tokenisation, vocabularies and word vectors."""

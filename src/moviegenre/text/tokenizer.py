@@ -1,0 +1,74 @@
+"""Turn plot text into tokens and token ids: one tokenizer, fitted once, saved with the model."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+PAD, UNK = "<pad>", "<unk>"
+# Words, numbers and the apostrophe forms GloVe knows ("n't", "'s" split off like GloVe's corpus).
+_TOKEN = re.compile(r"n't|[a-z0-9]+(?:[.\-][a-z0-9]+)*|'[a-z]+|[^\sa-z0-9]")
+_EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$", re.UNICODE)
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case, Unicode-normalised text with accents folded (GloVe 6B is lower-case ASCII mostly)."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.lower().replace("\u2019", "'").replace("`", "'")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split a plot into lower-case word and punctuation tokens."""
+    text = normalize_text(text).replace("n't", " n't")
+    return _TOKEN.findall(text)
+
+
+def count_words(text: str) -> int:
+    """Number of whitespace-separated words (what users mean by a plot's length)."""
+    return len(text.split())
+
+
+def plot_words(text: str) -> list[str]:
+    """The plot's own whitespace-separated words with edge punctuation stripped (explanation units)."""
+    words = (_EDGE_PUNCT.sub("", w) for w in text.split())
+    return [w for w in words if w]
+
+
+class Vocabulary:
+    """Token <-> id mapping; id 0 is padding and id 1 stands for unknown words."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        if list(tokens[:2]) != [PAD, UNK]:
+            raise ValueError("a vocabulary starts with the padding and unknown tokens")
+        self.tokens = list(tokens)
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @classmethod
+    def fit(cls, texts: Iterable[str], min_count: int = 2, max_size: int | None = None) -> Vocabulary:
+        """Build from training texts: tokens seen at least `min_count` times, most frequent first."""
+        counts = Counter(tok for text in texts for tok in tokenize(text))
+        common = [t for t, c in counts.most_common(max_size) if c >= min_count]
+        return cls([PAD, UNK, *sorted(common, key=lambda t: (-counts[t], t))])
+
+    def encode(self, text: str, max_len: int) -> list[int]:
+        ids = [self.index.get(tok, 1) for tok in tokenize(text)][:max_len]
+        return ids or [1]  # an empty plot still has one (unknown) token so the model can run
+
+    def encode_batch(self, texts: Sequence[str], max_len: int) -> tuple[np.ndarray, np.ndarray]:
+        """Padded id matrix (int64) and 0/1 mask (float32), both (len(texts), longest)."""
+        encoded = [self.encode(t, max_len) for t in texts]
+        width = max((len(e) for e in encoded), default=1)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.float32)
+        for row, seq in enumerate(encoded):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1.0
+        return ids, mask

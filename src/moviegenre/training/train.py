@@ -1,0 +1,97 @@
+"""Fit any model type on a data file, tune per-genre thresholds on valid, and write a bundle."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moviegenre.data.dataset import fingerprint, label_set, split_records, target_matrix
+from moviegenre.data.readers import read_data
+from moviegenre.errors import MovieGenreError
+from moviegenre.evaluation.metrics import compute_metrics
+from moviegenre.models import model_class
+from moviegenre.models.base import GenreModel
+from moviegenre.training.thresholds import decide, tune_thresholds
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    model: GenreModel
+    metrics: dict[str, dict[str, Any]]  # split name -> metrics (thresholds tuned on valid)
+    seconds: float
+    path: Path | None
+
+
+def headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Metrics without the per-genre table (what goes into manifests and leaderboards)."""
+    return {k: v for k, v in metrics.items() if k != "per_genre"}
+
+
+def train(
+    data: str | Path,
+    model_type: str,
+    out: str | Path | None,
+    *,
+    model_options: dict[str, Any] | None = None,
+    threshold_metric: str = "f1",
+    min_genres: int = 1,
+    reader_options: dict[str, Any] | None = None,
+    command: str | None = None,
+    is_writer: bool = True,
+) -> TrainResult:
+    """Train `model_type` on the train split of `data`; `is_writer` is False on non-zero DDP ranks."""
+    loaded = read_data(data, **(reader_options or {}))
+    splits = split_records(loaded.usable())
+    train_set, valid_set = splits["train"], splits["valid"]
+    if not train_set:
+        raise MovieGenreError(f"{data}: the training split is empty (no movie with a plot and genres)")
+    if not valid_set:
+        raise MovieGenreError(f"{data}: the validation split is empty; thresholds need one")
+    labels = label_set(train_set)
+    model = model_class(model_type)(labels, **(model_options or {}))
+    started = time.perf_counter()
+    model.fit(
+        [r.plot for r in train_set], target_matrix(train_set, labels),
+        [r.plot for r in valid_set], target_matrix(valid_set, labels),
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    model.min_genres = min_genres
+    valid_targets = target_matrix(valid_set, labels)
+    model.thresholds = tune_thresholds(
+        model.predict_proba([r.plot for r in valid_set]), valid_targets, threshold_metric
+    )
+    metrics: dict[str, dict[str, Any]] = {}
+    for name in ("valid", "test"):
+        records = splits.get(name) or []
+        if records:
+            probs = model.predict_proba([r.plot for r in records])
+            metrics[name] = compute_metrics(
+                target_matrix(records, labels), decide(probs, model.thresholds, min_genres), labels
+            )
+    path = None
+    if out is not None and is_writer:
+        from moviegenre.bundle import save_bundle
+
+        extra = {
+            "fingerprint": fingerprint(train_set),
+            "training": {
+                "command": command or " ".join(["moviegenre", *sys.argv[1:]]),
+                "data": Path(data).name,
+                "train_rows": len(train_set),
+                "valid_rows": len(valid_set),
+                "threshold_metric": threshold_metric,
+                "seconds": round(seconds, 1),
+                "machine": f"{platform.machine()}, {platform.python_implementation()} "
+                f"{platform.python_version()}",
+            },
+            "metrics": {name: headline(m) for name, m in metrics.items()},
+        }
+        path = save_bundle(model, out, extra=extra)
+    return TrainResult(model=model, metrics=metrics, seconds=seconds, path=path)
