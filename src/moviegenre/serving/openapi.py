@@ -1,0 +1,238 @@
+"""The OpenAPI 3 document for the JSON API: every field, constraint and status code it enforces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from moviegenre import __version__
+from moviegenre.serving.app import MAX_BATCH, MAX_BODY_BYTES
+
+REF = "#/components/schemas/"
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF + "Error"}}},
+    }
+
+
+def _ok(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF + schema}}},
+    }
+
+
+def _common_errors() -> dict[str, Any]:
+    return {
+        "404": _error("No such endpoint."),
+        "405": {
+            **_error("Method not allowed; the Allow header lists the allowed methods."),
+            "headers": {"Allow": {"schema": {"type": "string"}}},
+        },
+        "500": _error("The server failed to answer."),
+    }
+
+
+def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
+    """Build the document; the labels make the score objects' keys explicit."""
+    plot = {
+        "type": "string",
+        "pattern": r"\S",
+        "description": "A plot summary; any text with at least one non-whitespace character. "
+        "Text past the model's word limit is ignored (the response says truncated).",
+    }
+    probability = {"type": "number", "minimum": 0, "maximum": 1}
+    genre = {"type": "string", "enum": list(labels)}
+    per_genre = {
+        "type": "object",
+        "properties": {label: probability for label in labels},
+        "required": list(labels),
+        "additionalProperties": False,
+    }
+    schemas: dict[str, Any] = {
+        "SinglePredictRequest": {
+            "type": "object",
+            "properties": {
+                "plot": plot,
+                "explain": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Also return per-genre word weights (slower).",
+                },
+            },
+            "required": ["plot"],
+            "additionalProperties": False,
+        },
+        "BatchPredictRequest": {
+            "type": "object",
+            "properties": {
+                "plots": {"type": "array", "items": plot, "minItems": 1, "maxItems": MAX_BATCH}
+            },
+            "required": ["plots"],
+            "additionalProperties": False,
+        },
+        "Scores": per_genre,
+        "Thresholds": per_genre,
+        "ModelSummary": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "version": {"type": "string"},
+                "fingerprint": {"description": "Fingerprint of the training data (any JSON)."},
+            },
+            "required": ["type", "version", "fingerprint"],
+        },
+        "Result": {
+            "type": "object",
+            "properties": {
+                "genres": {"type": "array", "items": genre},
+                "scores": {"$ref": REF + "Scores"},
+                "truncated": {"type": "boolean"},
+            },
+            "required": ["genres", "scores", "truncated"],
+        },
+        "Explanation": {
+            "type": "object",
+            "description": "Genre -> [word, weight] pairs in the plot's word order.",
+            "additionalProperties": {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "items": {"anyOf": [{"type": "string"}, {"type": "number"}]},
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+            },
+        },
+        "SinglePredictResponse": {
+            "type": "object",
+            "properties": {
+                "genres": {"type": "array", "items": genre},
+                "scores": {"$ref": REF + "Scores"},
+                "thresholds": {"$ref": REF + "Thresholds"},
+                "model": {"$ref": REF + "ModelSummary"},
+                "truncated": {"type": "boolean"},
+                "explanation": {"$ref": REF + "Explanation"},
+                "explanation_info": {
+                    "type": "object",
+                    "description": "How the explanation was made: method, scale, total_words, "
+                    "explained_words, truncated (only the first words of a long plot are "
+                    "explained).",
+                },
+            },
+            "required": ["genres", "scores", "thresholds", "model", "truncated"],
+        },
+        "BatchPredictResponse": {
+            "type": "object",
+            "properties": {
+                "results": {"type": "array", "items": {"$ref": REF + "Result"}},
+                "thresholds": {"$ref": REF + "Thresholds"},
+                "model": {"$ref": REF + "ModelSummary"},
+            },
+            "required": ["results", "thresholds", "model"],
+        },
+        "ModelInfo": {
+            "type": "object",
+            "properties": {
+                "model_type": {"type": "string"},
+                "version": {"type": "string"},
+                "fingerprint": {},
+                "labels": {"type": "array", "items": {"type": "string"}},
+                "thresholds": {"$ref": REF + "Thresholds"},
+                "min_genres": {"type": "integer", "minimum": 0},
+                "max_words": {"type": "integer", "nullable": True},
+                "metrics": {"type": "object"},
+                "created": {"type": "string", "nullable": True},
+            },
+            "required": ["model_type", "version", "labels", "thresholds", "metrics"],
+        },
+        "Health": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": ["ok"]},
+                "model": {"$ref": REF + "ModelSummary"},
+            },
+            "required": ["status"],
+        },
+        "Error": {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                    "required": ["code", "message"],
+                }
+            },
+            "required": ["error"],
+        },
+    }
+    predict = {
+        "operationId": "predict",
+        "summary": "Predict the genres of one plot or of a batch of plots.",
+        "requestBody": {
+            "required": True,
+            "description": f"At most {MAX_BODY_BYTES} bytes; UTF-8 JSON.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": REF + "SinglePredictRequest"},
+                            {"$ref": REF + "BatchPredictRequest"},
+                        ]
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "Genres above their thresholds, every genre's probability.",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [
+                                {"$ref": REF + "SinglePredictResponse"},
+                                {"$ref": REF + "BatchPredictResponse"},
+                            ]
+                        }
+                    }
+                },
+            },
+            "400": _error(
+                "Invalid body: not UTF-8, not JSON, a missing, unknown or wrongly typed field, "
+                f"a blank plot, or not 1 to {MAX_BATCH} plots."
+            ),
+            "413": _error(f"Body over {MAX_BODY_BYTES} bytes."),
+            "415": _error("Content-Type is not application/json."),
+            **_common_errors(),
+        },
+    }
+
+    def get(operation_id: str, summary: str, schema: str) -> dict[str, Any]:
+        return {
+            "get": {
+                "operationId": operation_id,
+                "summary": summary,
+                "responses": {"200": _ok(summary, schema), **_common_errors()},
+            }
+        }
+
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "moviegenre",
+            "version": __version__,
+            "description": "Predict a movie's genres from its plot summary.",
+        },
+        "paths": {
+            "/api/v1/predict": {"post": predict},
+            "/api/v1/model": get("modelInfo", "The loaded model.", "ModelInfo"),
+            "/healthz": get("health", "Liveness check.", "Health"),
+        },
+        "components": {"schemas": schemas},
+    }

@@ -1,0 +1,154 @@
+// moviegenre page: predict without a reload through the JSON API. The page works without this file.
+// Every piece of user text goes through textContent, never innerHTML, so a plot can't inject markup.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const form = $("predict-form");
+  if (!form || !window.fetch) {
+    return; // old browser: the plain form post still works
+  }
+  const plotBox = $("plot");
+  const explainBox = $("explain");
+  const submit = $("predict-button");
+  let lastExplanation = null;
+  let lastPlot = "";
+
+  const percent = (p) => Math.max(0, Math.min(100, Math.round(p * 100)));
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function showError(message) {
+    const box = $("error");
+    box.textContent = message;
+    box.hidden = false;
+  }
+
+  function renderBars(data) {
+    const bars = $("bars");
+    bars.replaceChildren();
+    const chosen = new Set(data.genres);
+    const order = Object.keys(data.scores).sort((a, b) => data.scores[b] - data.scores[a]);
+    for (const genre of order) {
+      const pct = percent(data.scores[genre]);
+      const tpct = percent(data.thresholds[genre]);
+      const row = el("li", "bar-row" + (chosen.has(genre) ? " chosen" : ""));
+      row.append(el("span", "name", genre));
+      const bar = el("span", "bar");
+      bar.setAttribute("role", "img");
+      bar.setAttribute("aria-label", `${genre}: ${pct}%, threshold ${tpct}%`);
+      bar.append(el("span", "fill w-" + pct), el("span", "mark l-" + tpct));
+      row.append(bar, el("span", "value", pct + "%"));
+      bars.append(row);
+    }
+  }
+
+  function renderHighlight(genre) {
+    const target = $("explained");
+    target.replaceChildren();
+    const pairs = (lastExplanation && lastExplanation[genre]) || [];
+    const peak = Math.max(1e-12, ...pairs.map((p) => Math.abs(p[1])));
+    let pos = 0;
+    for (const [word, weight] of pairs) {
+      const at = lastPlot.indexOf(word, pos);
+      if (at < 0) continue;
+      if (at > pos) target.append(document.createTextNode(lastPlot.slice(pos, at)));
+      // Five intensity steps relative to the strongest word; under a tenth of it stays plain.
+      const level = Math.min(5, Math.round((Math.abs(weight) / peak) * 5));
+      const span = el("span", level ? (weight > 0 ? "pos-" : "neg-") + level : "", word);
+      span.title = `${word}: ${weight > 0 ? "+" : ""}${weight.toFixed(3)}`;
+      target.append(span);
+      pos = at + word.length;
+    }
+    if (pos < lastPlot.length) target.append(document.createTextNode(lastPlot.slice(pos)));
+    target.hidden = false;
+  }
+
+  function renderExplanation(data, plot) {
+    const section = $("explain-section");
+    $("explain-static").replaceChildren();
+    if (!data.explanation) {
+      section.hidden = true;
+      return;
+    }
+    const info = data.explanation_info || {};
+    $("explain-truncated").hidden = !info.truncated;
+    $("explained-words").textContent = String(info.explained_words || "");
+    lastExplanation = data.explanation;
+    lastPlot = plot;
+    const select = $("explain-genre");
+    select.replaceChildren();
+    const order = Object.keys(data.scores).sort((a, b) => data.scores[b] - data.scores[a]);
+    for (const genre of order) {
+      if (!(genre in data.explanation)) continue;
+      const option = el("option", "", genre + (data.genres.includes(genre) ? " ✓" : ""));
+      option.value = genre;
+      select.append(option);
+    }
+    $("explain-picker").hidden = false;
+    section.hidden = false;
+    if (select.options.length) renderHighlight(select.value);
+  }
+
+  function render(data, plot) {
+    const chips = $("genres");
+    chips.replaceChildren(...data.genres.map((g) => el("li", "chip", g)));
+    $("none").hidden = data.genres.length > 0;
+    $("truncated").hidden = !data.truncated;
+    renderBars(data);
+    $("result").hidden = false;
+    renderExplanation(data, plot);
+  }
+
+  async function predict() {
+    const plot = plotBox.value;
+    $("error").hidden = true;
+    if (!/\S/.test(plot)) {
+      showError("Type or paste a plot summary first.");
+      return;
+    }
+    submit.disabled = true;
+    $("busy").hidden = false;
+    try {
+      const response = await fetch("/api/v1/predict", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ plot: plot, explain: explainBox.checked }),
+      });
+      let data = null;
+      try {
+        data = await response.json();
+      } catch (e) {
+        data = null;
+      }
+      if (!response.ok) {
+        showError((data && data.error && data.error.message) || `Request failed (${response.status}).`);
+        return;
+      }
+      render(data, plot);
+    } catch (e) {
+      showError("Could not reach the server; check your connection and try again.");
+    } finally {
+      submit.disabled = false;
+      $("busy").hidden = true;
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    predict();
+  });
+  $("explain-genre").addEventListener("change", (event) => renderHighlight(event.target.value));
+  for (const link of document.querySelectorAll("a.example")) {
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      plotBox.value = link.dataset.plot;
+      predict();
+    });
+  }
+})();

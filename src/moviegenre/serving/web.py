@@ -1,0 +1,130 @@
+"""The web page blueprint: a server-rendered form that works without JavaScript."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+
+from moviegenre.serving.app import ModelService
+
+# Templates and static files live beside app.py, where the Flask app itself finds them.
+web = Blueprint("web", __name__)
+
+EXAMPLES = [
+    (
+        "Haunted house",
+        "After moving into an old farmhouse, a family hears whispers in the walls at night. "
+        "When their youngest daughter starts talking to someone nobody else can see, they call "
+        "a priest, but the thing in the cellar has been waiting for them.",
+    ),
+    (
+        "Heist",
+        "A retired safecracker is pulled back for one last job: robbing a casino vault during a "
+        "boxing match. With a crooked detective on their trail, the crew must pull off the heist "
+        "before a ruthless gangster learns who betrayed him.",
+    ),
+    (
+        "Space rescue",
+        "When a mining ship goes silent near Jupiter, a small crew is sent to investigate. They "
+        "find the ship's computer has taken control, and they must outwit it before their air "
+        "runs out and the station falls into the planet.",
+    ),
+    (
+        "Wedding comedy",
+        "Two rival wedding planners are hired for the same chaotic wedding. As the bride's "
+        "eccentric family causes one disaster after another, the planners slowly realise they "
+        "are falling for each other.",
+    ),
+]
+
+
+def percent(value: float) -> int:
+    """A probability as a whole percentage 0..100 (the CSS width classes are whole numbers)."""
+    return max(0, min(100, round(float(value) * 100)))
+
+
+def highlight(plot: str, pairs: list[list[Any]]) -> list[tuple[str, str | None]]:
+    """Split `plot` into (text, css class or None) runs, marking each explained word by weight.
+
+    Words are found in order in the original text so spacing and punctuation stay as typed.
+    """
+    peak = max((abs(float(w)) for _, w in pairs), default=0.0) or 1.0
+    runs: list[tuple[str, str | None]] = []
+    pos = 0
+    for word, weight in pairs:
+        at = plot.find(str(word), pos)
+        if at < 0:
+            continue
+        if at > pos:
+            runs.append((plot[pos:at], None))
+        # Five intensity steps relative to the strongest word; under a tenth of it stays plain.
+        level = min(5, round(abs(float(weight)) / peak * 5))
+        css = None if level == 0 else f"{'pos' if weight > 0 else 'neg'}-{level}"
+        runs.append((plot[at : at + len(word)], css))
+        pos = at + len(word)
+    if pos < len(plot):
+        runs.append((plot[pos:], None))
+    return runs
+
+
+def _rows(svc: ModelService, result: dict[str, Any]) -> list[dict[str, Any]]:
+    scores = result["scores"]
+    order = sorted(scores, key=lambda g: -scores[g])
+    chosen = set(result["genres"])
+    return [
+        {
+            "genre": g,
+            "score": scores[g],
+            "pct": percent(scores[g]),
+            "threshold": svc.thresholds[g],
+            "tpct": percent(svc.thresholds[g]),
+            "chosen": g in chosen,
+        }
+        for g in order
+    ]
+
+
+@web.route("/", methods=["GET", "POST"])
+def index() -> str:
+    svc: ModelService = current_app.extensions["moviegenre"]
+    plot, error, result, rows, explanation = "", None, None, [], None
+    explain, explain_info = False, {}
+    if request.method == "POST":
+        plot = request.form.get("plot", "")
+        explain = request.form.get("explain") == "on"
+    elif request.args.get("example", "").isdigit():
+        index = int(request.args["example"])
+        if 0 <= index < len(EXAMPLES):
+            plot = EXAMPLES[index][1]
+    if request.method == "POST" or plot:
+        if not plot.strip():
+            error = "Type or paste a plot summary first."
+        else:
+            result = svc.predict([plot])[0]
+            rows = _rows(svc, result)
+            if explain:
+                try:
+                    pairs, explain_info = svc.explain(plot)
+                except ImportError:
+                    error = "Explanations are not available in this installation."
+                else:
+                    explanation = [
+                        {"genre": g, "runs": highlight(plot, pairs.get(g, []))}
+                        for g in result["genres"]
+                    ]
+    status = 400 if error and request.method == "POST" and not result else 200
+    page = render_template(
+        "index.html",
+        plot=plot,
+        explain=explain,
+        examples=EXAMPLES,
+        error=error,
+        result=result,
+        rows=rows,
+        explanation=explanation,
+        explain_info=explain_info,
+        model=svc.summary,
+        labels=svc.model.labels,
+    )
+    return page, status

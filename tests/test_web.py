@@ -1,0 +1,141 @@
+"""Web page tests with the Flask test client: the form works without JavaScript and is safe."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from moviegenre.serving.app import create_app
+from moviegenre.serving.web import EXAMPLES, highlight
+
+STATIC = Path(__file__).resolve().parent.parent / "src" / "moviegenre" / "serving" / "static"
+
+
+class _Tags(HTMLParser):
+    """Collects (tag, attrs) for every start tag, to check markup without string matching."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = _Tags()
+    parser.feed(html)
+    return parser.tags
+
+
+@pytest.fixture(scope="module")
+def client(tfidf_bundle: Path):
+    return create_app(model_path=tfidf_bundle).test_client()
+
+
+def test_page_has_the_form_examples_and_viewport(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    found = tags(html)
+    forms = [a for t, a in found if t == "form"]
+    assert forms == [{"id": "predict-form", "method": "post", "action": "/"}]
+    assert any(t == "textarea" and a.get("name") == "plot" for t, a in found)
+    assert any(t == "input" and a.get("name") == "explain" and a.get("type") == "checkbox"
+               for t, a in found)  # fmt: skip
+    assert any(t == "meta" and a.get("name") == "viewport" for t, a in found)
+    examples = [a for t, a in found if t == "a" and "example" in (a.get("class") or "")]
+    assert 3 <= len(examples) == len(EXAMPLES) <= 4
+    assert "/?example=0" in html
+
+
+def test_no_inline_script_or_style_and_no_external_assets(client):
+    html = client.post("/", data={"plot": "ghost haunted"}).get_data(as_text=True)
+    for tag, attrs in tags(html):
+        assert "style" not in attrs, f"inline style on <{tag}> (blocked by the CSP)"
+        assert not any(name.startswith("on") for name in attrs), f"inline handler on <{tag}>"
+        if tag == "script":
+            assert attrs.get("src", "").startswith("/static/"), "inline or external script"
+        for name in ("src", "href"):
+            value = attrs.get(name) or ""
+            assert not value.startswith(("http:", "https:", "//")), f"external asset {value}"
+    assert "<style" not in html
+
+
+def test_form_post_renders_result_without_javascript(client):
+    response = client.post("/", data={"plot": "A haunted house: a ghost, blood and a demon."})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    chips = re.findall(r'<li class="chip">([^<]+)</li>', html)
+    assert "Horror" in chips
+    rows = re.findall(r'<li class="bar-row[^"]*">\s*<span class="name">([^<]+)</span>', html)
+    assert sorted(rows) == sorted(["Action", "Comedy", "Horror", "Romance", "Science Fiction"])
+    assert rows[0] == "Horror"  # sorted by probability, most likely first
+    widths = [int(w) for w in re.findall(r'class="fill w-(\d+)"', html)]
+    assert widths == sorted(widths, reverse=True) and len(widths) == 5
+    assert len(re.findall(r'class="mark l-\d+"', html)) == 5
+
+
+def test_example_link_prefills_and_predicts(client):
+    html = client.get("/?example=1").get_data(as_text=True)
+    assert "safecracker" in html
+    assert 'class="chip"' in html
+
+
+def test_blank_plot_shows_an_error(client):
+    response = client.post("/", data={"plot": "   "})
+    assert response.status_code == 400
+    assert "plot summary first" in response.get_data(as_text=True)
+
+
+def test_script_in_plot_is_shown_as_text(client):
+    plot = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
+    html = client.post("/", data={"plot": plot}).get_data(as_text=True)
+    assert (
+        "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+        in html
+    )
+    assert "<script>alert" not in html
+    assert not any(t == "img" for t, _ in tags(html))
+
+
+def test_css_has_a_class_for_every_bar_width():
+    css = (STATIC / "style.css").read_text(encoding="utf-8")
+    for i in range(101):
+        assert f".w-{i} {{ width: {i}%; }}" in css
+        assert f".l-{i} {{ left: {i}%; }}" in css
+
+
+def test_static_assets_are_served(client):
+    for name, mimetype in (("style.css", "text/css"), ("app.js", "text/javascript")):
+        response = client.get(f"/static/{name}")
+        assert response.status_code == 200
+        assert response.mimetype == mimetype
+
+
+def test_unknown_page_is_html_404(client):
+    response = client.get("/nope")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+
+
+def test_highlight_keeps_text_and_marks_words():
+    plot = "The ghost, sadly, loves  kittens!"
+    pairs = [["The", 0.05], ["ghost", 0.9], ["sadly", -0.3], ["loves", 0.1], ["kittens", -0.9]]
+    runs = highlight(plot, pairs)
+    assert "".join(text for text, _ in runs) == plot
+    marked = {text: css for text, css in runs if css}
+    assert marked["ghost"] == "pos-5" and marked["kittens"] == "neg-5"
+    assert marked["sadly"] == "neg-2" and marked["loves"] == "pos-1"
+    assert "The" not in marked
+
+
+def test_explain_checkbox_renders_highlights_without_javascript(client):
+    pytest.importorskip("moviegenre.explain.occlusion")
+    html = client.post("/", data={"plot": "A ghost haunts the house.", "explain": "on"}).get_data(
+        as_text=True
+    )
+    assert re.search(r'<span class="(pos|neg)-[1-5]">ghost</span>', html)
