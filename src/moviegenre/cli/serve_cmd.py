@@ -15,8 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", metavar="DIR", help="model bundle (default: the shipped model)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default: 4)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (default: 8)")
     parser.add_argument(
         "--timeout", type=int, default=30, help="seconds before a stuck worker is restarted"
     )
