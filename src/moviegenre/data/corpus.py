@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from moviegenre.data.record import LoadResult, MovieRecord
@@ -19,7 +20,15 @@ def looks_like_corpus(first_object: dict) -> bool:
 def read_corpus(path: str | Path) -> LoadResult:
     """Read the corpus JSON Lines file, keeping its split; damaged lines are skipped and counted."""
     result = LoadResult(path=str(path), format="corpus-jsonl")
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    result.records.extend(iter_corpus(path, result))
+    return result
+
+
+def iter_corpus(path: str | Path, result: LoadResult) -> Iterator[MovieRecord]:
+    """Stream the corpus's records in file order, counting damaged lines in `result`."""
+    from moviegenre.data.tabular import open_text
+
+    with open_text(Path(path)) as handle:
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -32,19 +41,23 @@ def read_corpus(path: str | Path) -> LoadResult:
                 result.skip("line is not a JSON object")
                 continue
             genres = obj.get("genres") or []
-            if not isinstance(genres, list):
-                result.skip("genre field is not a list")
+            if not isinstance(genres, list) or not all(isinstance(g, str) for g in genres):
+                result.skip("genre field is not a genre list")
                 continue
             split = obj.get("split")
-            result.records.append(
-                MovieRecord(
-                    id=str(obj.get("id") or line_number),
-                    title=str(obj.get("title") or ""),
-                    year=str(obj.get("year") or ""),
-                    plot=str(obj.get("overview") or ""),
-                    genres=normalize_genres(str(g) for g in genres),
-                    split=split if split in SPLITS else None,
-                    sources=tuple(obj.get("sources") or ()),
-                )
+            sources = obj.get("sources") or ()
+            series = obj.get("series")
+            yield MovieRecord(
+                id=str(obj.get("id") or line_number),
+                title=_text(obj.get("title")),
+                year=_text(obj.get("year")),
+                plot=_text(obj.get("overview")),
+                genres=normalize_genres(genres),
+                split=split if split in SPLITS else None,
+                sources=tuple(str(s) for s in sources) if isinstance(sources, list) else (),
+                series=str(series) if series else None,
             )
-    return result
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)

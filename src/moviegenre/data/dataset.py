@@ -46,7 +46,7 @@ def target_matrix(records: Sequence[MovieRecord], labels: Sequence[str]) -> np.n
 
 
 def unknown_genres(records: Sequence[MovieRecord], labels: Sequence[str]) -> Counter[str]:
-    """Genres in `records` that a model with `labels` does not know (they are ignored, with a warning)."""
+    """Genres in `records` that a model with `labels` does not know (ignored, with a warning)."""
     known = set(labels)
     return Counter(g for r in records for g in r.genres if g not in known)
 

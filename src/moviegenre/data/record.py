@@ -28,6 +28,9 @@ class LoadResult:
     format: str
     records: list[MovieRecord] = field(default_factory=list)
     skip_reasons: Counter[str] = field(default_factory=Counter)
+    # Well-formed entries left out by a rule of the format, not damage (IMDb video games, TV
+    # titles without include_tv, CMU metadata without a plot): reported, never in `skipped`.
+    dropped: Counter[str] = field(default_factory=Counter)
 
     @property
     def skipped(self) -> int:

@@ -15,7 +15,7 @@ SPLIT_FRACTIONS = (("train", 0.8), ("valid", 0.1), ("test", 0.1))
 
 
 def movie_key(record: MovieRecord) -> str:
-    """What identifies one movie across rows and sources: its series for episodes, else title+year."""
+    """What identifies one movie across rows and sources: an episode's series, else title+year."""
     if record.series:
         return "series:" + _normalise(record.series)
     return _normalise(record.title) + "|" + record.year.strip()
@@ -40,6 +40,4 @@ def split_of(key: str) -> str:
 
 def assign_splits(records: Sequence[MovieRecord]) -> list[MovieRecord]:
     """Records with `split` filled in by movie key wherever they had none."""
-    return [
-        r if r.split else dataclasses.replace(r, split=split_of(movie_key(r))) for r in records
-    ]
+    return [r if r.split else dataclasses.replace(r, split=split_of(movie_key(r))) for r in records]
