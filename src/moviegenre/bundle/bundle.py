@@ -107,7 +107,10 @@ def save_bundle(model: GenreModel, directory: str | Path, extra: dict[str, Any] 
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         for path in staging.rglob("*"):
+            if path.is_dir():
+                os.chmod(path, 0o755)
             if path.is_file():
+                os.chmod(path, 0o644)  # some writers create private files; a bundle is shared
                 with open(path, "rb+") as handle:
                     os.fsync(handle.fileno())
         _fsync_dir(staging)

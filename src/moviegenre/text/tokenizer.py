@@ -18,7 +18,8 @@ _EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$", re.UNICODE)
 def normalize_text(text: str) -> str:
     """Lower-case, Unicode-normalised text with accents folded (GloVe 6B is lower-case ASCII mostly)."""
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # ASCII has no combining marks; the per-character scan is the slow part
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return text.lower().replace("\u2019", "'").replace("`", "'")
 
 

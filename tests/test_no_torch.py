@@ -1,0 +1,92 @@
+"""Serving needs no PyTorch: the ONNX path (API, CLI predict, web app) runs with torch blocked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from moviegenre.bundle.bundle import default_model_path
+
+# Runs in a fresh interpreter where any import of torch (or libraries built on it) fails, as it
+# would after `pip install moviegenre` without the training extras.
+SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, json, sys
+
+    BLOCKED = ("torch", "sentence_transformers", "transformers", "captum")
+
+    class NoTorch(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError(f"No module named {name!r} (blocked)", name=name)
+            return None
+
+    sys.meta_path.insert(0, NoTorch())
+    bundle = sys.argv[1] if sys.argv[1] != "-" else None
+    plot = "A haunted house full of ghosts terrifies a young family who just moved in."
+
+    import moviegenre.api as api
+    result = api.predict(plot, bundle)
+    batch = api.predict([plot, "Two strangers fall in love in Paris."], bundle)
+    model = api.load_model(bundle)
+
+    from moviegenre.cli.main import main
+    args = ["predict", plot, "--json"] + (["--model", bundle] if bundle else [])
+    code = main(args)
+
+    from moviegenre.serving.app import create_app
+    client = create_app(model=model).test_client()
+    response = client.post("/api/v1/predict", json={"plot": plot})
+
+    print(json.dumps({
+        "type": type(model).__name__, "genres": result.genres, "n": len(batch), "cli": code,
+        "http": response.status_code, "http_genres": response.get_json().get("genres"),
+        "torch_loaded": any(m.split(".")[0] in BLOCKED for m in sys.modules),
+    }))
+    """
+)
+
+
+def _run(bundle: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, bundle], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _check(report: dict) -> None:
+    assert report["type"] == "OnnxGenreModel"
+    assert report["genres"] and report["n"] == 2 and report["cli"] == 0
+    assert report["http"] == 200 and report["http_genres"] == report["genres"]
+    assert report["torch_loaded"] is False
+
+
+def test_onnx_bundle_serves_without_torch(lstm_onnx_bundle: Path) -> None:
+    _check(_run(str(lstm_onnx_bundle)))
+
+
+def test_shipped_default_model_needs_no_torch() -> None:
+    if not (default_model_path() / "bundle.json").is_file():
+        pytest.skip("the default model is not shipped in this checkout yet")
+    _check(_run("-"))
+
+
+def test_blocked_torch_really_fails(tmp_path: Path) -> None:
+    """The import hook itself works: a torch-only model type reports the missing package."""
+    code = SCRIPT.split("bundle = sys.argv")[0] + textwrap.dedent(
+        """
+        from moviegenre.models import model_class
+        try:
+            model_class("lstm")
+        except Exception as exc:
+            print(type(exc).__name__, exc)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "MovieGenreError" in proc.stdout and "torch" in proc.stdout
