@@ -80,3 +80,13 @@ def tfidf_bundle(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) ->
     out = tmp_path_factory.mktemp("bundles") / "tfidf"
     train(tiny_corpus, "tfidf", out, model_options={"min_df": 1})
     return out
+
+
+@pytest.fixture(scope="session")
+def lstm_onnx_bundle(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small LSTM bundle with its ONNX export: seeded random weights, no training (torch)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from onnx_fixture import make_lstm_bundle
+
+    return make_lstm_bundle(tiny_corpus, tmp_path_factory.mktemp("bundles") / "lstm_onnx")
