@@ -1,0 +1,209 @@
+"""The `ensemble` model type: a validation-weighted mean of member models' genre probabilities."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moviegenre.errors import MovieGenreError
+from moviegenre.models.base import GenreModel
+
+log = logging.getLogger(__name__)
+
+# Members trained inside `fit` when none are given: the two fast, complementary model types.
+DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = ({"type": "tfidf"}, {"type": "minilm"})
+
+
+def simplex_grid(members: int, step: float) -> list[tuple[float, ...]]:
+    """Every weight vector with `members` entries, multiples of `step`, summing to 1."""
+    units = round(1.0 / step)
+    if members < 1 or units < 1 or abs(units * step - 1.0) > 1e-9:
+        raise MovieGenreError(f"ensemble option step={step}; expected 1/k for a whole k")
+    grid = []
+    for cut in itertools.combinations(range(units + members - 1), members - 1):
+        # stars and bars: the gaps between the cuts are the weights, in units of `step`
+        bounds = (-1, *cut, units + members - 1)
+        grid.append(tuple((bounds[i + 1] - bounds[i] - 1) / units for i in range(members)))
+    return grid
+
+
+class EnsembleGenreModel(GenreModel):
+    """Weighted mean of member probabilities; weights chosen on the validation split.
+
+    members: bundle paths (already trained, e.g. by the same benchmark run) and/or specs
+    {"type": "tfidf", "options": {...}} trained inside `fit`. Weights are searched on a simplex
+    grid (`step`) for the best validation micro-F1 after per-genre threshold tuning.
+    """
+
+    model_type = "ensemble"
+
+    def __init__(
+        self,
+        labels: Sequence[str],
+        members: Sequence[str | Path | dict[str, Any]] | None = None,
+        weights: Sequence[float] | None = None,
+        step: float = 0.1,
+    ) -> None:
+        super().__init__(labels)
+        self.specs: list[str | Path | dict[str, Any]] = list(members or DEFAULT_MEMBERS)
+        if len(self.specs) < 1:
+            raise MovieGenreError("an ensemble needs at least one member")
+        self.step = float(step)
+        self.members: list[GenreModel] = []
+        self.columns: list[np.ndarray] = []  # per member: its column for each ensemble label
+        self.weights = np.asarray(weights, dtype=np.float64) if weights is not None else None
+        self.search: list[dict[str, Any]] = []  # the weight search, kept for the model card
+
+    # ----- members ------------------------------------------------------------------------------
+    def _attach(self, member: GenreModel, where: str) -> None:
+        index = {label: i for i, label in enumerate(member.labels)}
+        missing = [label for label in self.labels if label not in index]
+        if missing:
+            raise MovieGenreError(
+                f"{where}: ensemble member does not predict {', '.join(missing)}; "
+                "members must know every genre of the training data"
+            )
+        self.members.append(member)
+        self.columns.append(np.asarray([index[label] for label in self.labels], dtype=np.int64))
+
+    def _build_members(self, plots, targets, valid_plots, valid_targets) -> None:
+        from moviegenre.bundle import load_bundle
+        from moviegenre.models import model_class
+        from moviegenre.training.thresholds import tune_thresholds
+
+        self.members, self.columns = [], []
+        for number, spec in enumerate(self.specs):
+            if isinstance(spec, str | Path):
+                self._attach(load_bundle(spec), str(spec))
+                continue
+            if not isinstance(spec, dict) or "type" not in spec:
+                raise MovieGenreError(
+                    f"ensemble member {number}: expected a bundle path or "
+                    "{'type': ..., 'options': ...}"
+                )
+            if spec["type"] == "ensemble":
+                raise MovieGenreError(
+                    f"ensemble member {number}: an ensemble cannot hold an ensemble"
+                )
+            member = model_class(spec["type"])(self.labels, **(spec.get("options") or {}))
+            member.fit(plots, targets, valid_plots, valid_targets)
+            if valid_plots is not None and len(valid_plots):
+                # a member is a normal bundle of its own, usable alone: give it tuned thresholds
+                member.thresholds = tune_thresholds(
+                    member.predict_proba(valid_plots), valid_targets
+                )
+            self._attach(member, f"ensemble member {number} ({spec['type']})")
+
+    def _member_probs(
+        self, plots: Sequence[str], skip_zero: bool = True
+    ) -> list[np.ndarray | None]:
+        out: list[np.ndarray | None] = []
+        for i, (member, columns) in enumerate(zip(self.members, self.columns, strict=True)):
+            if skip_zero and self.weights is not None and self.weights[i] == 0:
+                out.append(None)  # a member with no weight need not run
+                continue
+            out.append(member.predict_proba(plots)[:, columns].astype(np.float64))
+        return out
+
+    # ----- GenreModel ---------------------------------------------------------------------------
+    def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> EnsembleGenreModel:
+        from moviegenre.evaluation.metrics import micro_f1
+        from moviegenre.training.thresholds import decide, tune_thresholds
+
+        self._build_members(plots, targets, valid_plots, valid_targets)
+        n = len(self.members)
+        if valid_plots is None or valid_targets is None or len(valid_plots) == 0:
+            self.weights = np.full(n, 1.0 / n)  # nothing to tune on: plain mean
+            return self
+        valid_targets = np.asarray(valid_targets)
+        probs = self._member_probs(valid_plots, skip_zero=False)
+        stacked = np.stack(probs)  # (members, n, labels)
+        best_score, best = -1.0, None
+        self.search = []
+        for weights in simplex_grid(n, self.step):
+            combined = np.tensordot(np.asarray(weights), stacked, axes=1)
+            thresholds = tune_thresholds(combined, valid_targets)
+            score = micro_f1(valid_targets, decide(combined, thresholds, 1))
+            self.search.append({"weights": list(weights), "valid_micro_f1": round(score, 4)})
+            if score > best_score + 1e-9:  # ties keep the earlier (more even) grid point
+                best_score, best = score, weights
+        self.weights = np.asarray(best, dtype=np.float64)
+        log.info("ensemble weights %s: valid micro-F1 %.4f", list(best or ()), best_score)
+        return self
+
+    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+        if not self.members or self.weights is None:
+            raise MovieGenreError("this ensemble is not fitted")
+        plots = list(plots)
+        total = np.zeros((len(plots), len(self.labels)), dtype=np.float64)
+        for weight, probs in zip(self.weights, self._member_probs(plots), strict=True):
+            if probs is not None:
+                total += weight * probs
+        return total.astype(np.float32)
+
+    @property
+    def max_words(self) -> int | None:
+        limits = [m.max_words for m in self.members]
+        if not limits or any(limit is None for limit in limits):
+            return None
+        return max(limit for limit in limits if limit is not None)
+
+    def save_files(self, directory: Path) -> dict[str, Any]:
+        from moviegenre.bundle import save_bundle
+
+        if not self.members or self.weights is None:
+            raise MovieGenreError("cannot save an unfitted ensemble")
+        entries = []
+        for i, member in enumerate(self.members):
+            target = directory / "members" / str(i)
+            source = member.metadata.get("path")
+            if source and Path(source, "bundle.json").is_file():
+                # a member loaded from a bundle is copied as it is: its card, metrics and any
+                # ONNX export stay with it
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(source, target)
+            else:
+                save_bundle(member, target)
+            entries.append({"path": f"members/{i}", "model_type": member.model_type})
+        return {
+            "members": entries,
+            "weights": [round(float(w), 6) for w in self.weights],
+            "step": self.step,
+            "weight_search": self.search,
+        }
+
+    @classmethod
+    def load_files(
+        cls, directory: Path, config: dict[str, Any], labels: list[str]
+    ) -> EnsembleGenreModel:
+        from moviegenre.bundle import load_bundle
+
+        entries, weights = config.get("members"), config.get("weights")
+        if (
+            not isinstance(entries, list)
+            or not isinstance(weights, list)
+            or len(entries) != len(weights)
+        ):
+            raise MovieGenreError(f"{directory}: ensemble config needs as many weights as members")
+        if not entries or abs(sum(weights) - 1.0) > 1e-3 or min(weights) < 0:
+            raise MovieGenreError(f"{directory}: ensemble weights must be >= 0 and sum to 1")
+        paths = []
+        for entry in entries:
+            relative = Path(str(entry.get("path", "")))
+            if relative.is_absolute() or ".." in relative.parts:
+                raise MovieGenreError(
+                    f"{directory}: ensemble member path {relative} leaves the bundle"
+                )
+            paths.append(directory / relative)
+        model = cls(labels, members=[str(p) for p in paths], weights=weights,
+                    step=float(config.get("step", 0.1)))  # fmt: skip
+        for path in paths:
+            model._attach(load_bundle(path), str(path))  # "auto": ONNX members run on ONNX Runtime
+        model.search = list(config.get("weight_search") or [])
+        return model

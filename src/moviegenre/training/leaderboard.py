@@ -1,0 +1,280 @@
+"""The benchmark: train and score several model types in one resumable run, then the leaderboard."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from moviegenre.data.dataset import split_records
+from moviegenre.data.readers import read_data
+from moviegenre.errors import MovieGenreError
+from moviegenre.models import MODEL_TYPES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUT = Path("runs/benchmark")
+THROUGHPUT_BATCH = 256
+THROUGHPUT_PLOTS = 1024  # enough for a stable rate, small enough for slow CPU models
+COLUMNS = (
+    ("model", "model"),
+    ("test micro-F1", "micro_f1"),
+    ("test macro-F1", "macro_f1"),
+    ("test samples-F1", "samples_f1"),
+    ("subset accuracy", "subset_accuracy"),
+    ("train time (s)", "train_seconds"),
+    ("plots/s (1 thread)", "plots_per_second"),
+    ("bundle (MB)", "bundle_mb"),
+)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` via a temporary file in the same directory and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def machine_description() -> str:
+    """CPU model, core count, OS and Python: where the timings were taken."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Pin PyTorch and the BLAS/OpenMP pools to one thread (throughput is per core)."""
+    from threadpoolctl import threadpool_limits
+
+    torch_threads = None
+    try:
+        import torch
+
+        torch_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = None  # type: ignore[assignment]
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        if torch is not None and torch_threads is not None:
+            torch.set_num_threads(torch_threads)
+
+
+def measure_throughput(
+    bundle: Path, plots: Sequence[str], batch_size: int = THROUGHPUT_BATCH
+) -> float:
+    """Plots per second of a loaded bundle, batches of `batch_size`, one thread, caches off."""
+    from moviegenre.bundle import load_bundle
+
+    plots = list(plots)[:THROUGHPUT_PLOTS]
+    if not plots:
+        return 0.0
+    model = load_bundle(bundle)
+    with one_thread(), _no_embedding_cache():
+        model.predict_proba(plots[: min(8, len(plots))])  # warm-up: lazy imports, first allocations
+        started = time.perf_counter()
+        for start in range(0, len(plots), batch_size):
+            model.predict_proba(plots[start : start + batch_size])
+        seconds = time.perf_counter() - started
+    return len(plots) / max(seconds, 1e-9)
+
+
+@contextlib.contextmanager
+def _no_embedding_cache() -> Iterator[None]:
+    # the embedding cache would make MiniLM look instant; measure the real encoder
+    try:
+        from moviegenre.models.minilm import embedding_cache
+    except ImportError:
+        yield
+        return
+    with embedding_cache(None):
+        yield
+
+
+def _embedding_cache(directory: Path | None) -> contextlib.AbstractContextManager:
+    if directory is None:
+        return contextlib.nullcontext()
+    try:
+        from moviegenre.models.minilm import embedding_cache
+    except ImportError:
+        return contextlib.nullcontext()
+    return embedding_cache(directory)
+
+
+def bundle_megabytes(bundle: Path) -> float:
+    return sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()) / 1e6
+
+
+def _result_path(out: Path, name: str) -> Path:
+    return out / f"{name}.json"
+
+
+def _done(out: Path, name: str) -> dict[str, Any] | None:
+    """The saved result of a model already benchmarked in `out` (bundle and result JSON present)."""
+    bundle, result = out / name, _result_path(out, name)
+    if not (bundle / "bundle.json").is_file() or not result.is_file():
+        return None
+    try:
+        data = json.loads(result.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # unreadable result: benchmark the model again
+    return data if isinstance(data, dict) and data.get("model") == name else None
+
+
+def parse_models(text: str) -> list[str]:
+    """ "lstm,tfidf" -> ["lstm", "tfidf"], checked against the known model types."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    known = sorted(k for k in MODEL_TYPES if k != "onnx")
+    unknown = [n for n in names if n not in known]
+    if not names or unknown:
+        raise MovieGenreError(
+            f"--models: unknown model type(s) {', '.join(unknown) or '(none given)'}; "
+            f"expected a comma-separated list of {', '.join(known)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def run_benchmark(
+    data: str | Path,
+    models: Sequence[str],
+    out: str | Path = DEFAULT_OUT,
+    *,
+    model_options: dict[str, dict[str, Any]] | None = None,
+    cache_dir: str | Path | None = None,
+    force: bool = False,
+) -> list[dict[str, Any]]:
+    """Train, score and time each model type; return leaderboard rows, best test micro-F1 first.
+
+    Models whose bundle and result JSON are already in `out` are not retrained (resume after an
+    interruption) unless `force`. The ensemble runs last, over the other models' bundles.
+    cache_dir: where frozen MiniLM embeddings are cached between runs (None: no cache).
+    """
+    from moviegenre.training.train import headline, train
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = Path(data)
+    options = model_options or {}
+    order = [m for m in models if m != "ensemble"] + [m for m in models if m == "ensemble"]
+    test_plots = [r.plot for r in split_records(read_data(data).usable()).get("test") or []]
+    rows = []
+    for name in order:
+        done = None if force else _done(out, name)
+        if done is not None:
+            log.info("benchmark: %s already done in %s, not retrained", name, out)
+            rows.append(done)
+            continue
+        log.info("benchmark: training %s", name)
+        opts = dict(options.get(name) or {})
+        if name == "ensemble" and "members" not in opts:
+            members = [str((out / m).resolve()) for m in order if m != "ensemble"]
+            if members:
+                opts["members"] = members
+        with _embedding_cache(Path(cache_dir) if cache_dir else None):
+            result = train(data, name, out / name, model_options=opts,
+                           command=f"moviegenre benchmark --models {','.join(models)}")  # fmt: skip
+        assert result.path is not None
+        test = headline(result.metrics.get("test") or {})
+        row = {
+            "model": name,
+            "options": {k: v for k, v in opts.items() if k != "members"},
+            "micro_f1": test.get("micro_f1"),
+            "macro_f1": test.get("macro_f1"),
+            "samples_f1": test.get("samples_f1"),
+            "subset_accuracy": test.get("subset_accuracy"),
+            "test_rows": test.get("rows", 0),
+            "valid": headline(result.metrics.get("valid") or {}),
+            "train_seconds": round(result.seconds, 1),
+            "plots_per_second": round(measure_throughput(result.path, test_plots), 1),
+            "bundle_mb": round(bundle_megabytes(result.path), 2),
+            "machine": machine_description(),
+        }
+        if name == "ensemble":
+            config = json.loads((result.path / "bundle.json").read_text(encoding="utf-8"))["config"]
+            row["members"] = [m["model_type"] for m in config["members"]]
+            row["weights"] = config["weights"]
+            # members trained earlier in this run: the ensemble's cost includes theirs
+            row["own_train_seconds"] = row["train_seconds"]
+            row["train_seconds"] = round(
+                row["train_seconds"]
+                + sum(r.get("train_seconds") or 0 for r in rows if r["model"] in row["members"]),
+                1,
+            )
+        write_text_atomic(_result_path(out, name), json.dumps(row, indent=2) + "\n")
+        rows.append(row)
+    rows.sort(key=lambda r: -(r.get("micro_f1") or 0.0))
+    write_leaderboard(out, rows, data)
+    return rows
+
+
+def _cell(value: Any, key: str) -> str:
+    if value is None:
+        return "-"
+    if key in ("micro_f1", "macro_f1", "samples_f1", "subset_accuracy"):
+        return f"{value:.4f}"
+    if key == "train_seconds":
+        return f"{value:.1f}"
+    if key == "plots_per_second":
+        return f"{value:,.0f}"
+    if key == "bundle_mb":
+        return f"{value:.1f}"
+    return str(value)
+
+
+def render_markdown(rows: Sequence[dict[str, Any]], data: str | Path) -> str:
+    """The leaderboard as a Markdown table with the data and machine it was measured on."""
+    lines = [
+        "# Leaderboard",
+        "",
+        f"Data: `{Path(data).name}`, test split ({rows[0].get('test_rows', '?') if rows else 0} "
+        "movies); per-genre thresholds tuned on the validation split.",
+        f"Machine: {rows[0].get('machine') if rows else machine_description()}.",
+        f"Throughput: predict_proba on up to {THROUGHPUT_PLOTS} test plots, batches of "
+        f"{THROUGHPUT_BATCH}, one thread. Bundle size includes everything in the bundle directory "
+        "(an ensemble includes its members), and so does its training time.",
+        "",
+        "| " + " | ".join(title for title, _ in COLUMNS) + " |",
+        "| " + " | ".join("---" if key == "model" else "---:" for _, key in COLUMNS) + " |",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(key), key) for _, key in COLUMNS) + " |")
+    ensembles = [r for r in rows if r.get("weights")]
+    for row in ensembles:
+        pairs = ", ".join(
+            f"{m} {w:.1f}" for m, w in zip(row["members"], row["weights"], strict=True)
+        )
+        lines += ["", f"Ensemble weights (tuned on valid): {pairs}."]
+    return "\n".join(lines) + "\n"
+
+
+def write_leaderboard(out: Path, rows: Sequence[dict[str, Any]], data: str | Path) -> None:
+    payload = {"data": Path(data).name, "machine": machine_description(), "models": list(rows)}
+    write_text_atomic(out / "leaderboard.json", json.dumps(payload, indent=2) + "\n")
+    write_text_atomic(out / "leaderboard.md", render_markdown(rows, data))

