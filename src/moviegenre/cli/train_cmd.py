@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from moviegenre.models import MODEL_TYPES
@@ -23,6 +24,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument("--text-column", help="column holding the plot (default: detected)")
     parser.add_argument("--genre-column", help="column holding the genres (default: detected)")
+    neural = parser.add_argument_group("neural model options (lstm, minilm)")
+    neural.add_argument("--epochs", type=int, help="maximum number of epochs (early stopping)")
+    neural.add_argument("--seed", type=int, help="random seed (reproducible on CPU)")
+    neural.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: auto")
+    neural.add_argument("--batch-size", type=int, help="training batch size")
+    neural.add_argument("--lr", type=float, help="learning rate")
+    neural.add_argument("--bf16", action="store_true", default=None, help="bf16 autocast")
+    neural.add_argument(
+        "--checkpoint-dir", help="write a checkpoint here after every epoch (safetensors + JSON)"
+    )
+    neural.add_argument(
+        "--resume", action="store_true", default=None,
+        help="continue from the last checkpoint in --checkpoint-dir",
+    )  # fmt: skip
+    neural.add_argument(
+        "--embeddings", help="GloVe text file (.txt, .zip, .gz); default GloVe 6B 50d"
+    )
+    neural.add_argument(
+        "--model-option", action="append", default=[], metavar="KEY=VALUE",
+        help="any other model constructor option, VALUE read as JSON when it parses (repeatable)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -35,8 +57,35 @@ def reader_options(args: argparse.Namespace) -> dict:
 
 
 def model_options(args: argparse.Namespace) -> dict:
-    """Options for the chosen model type (each model type adds its own flags)."""
-    return {}
+    """Options for the chosen model type: only the flags given and its constructor accepts."""
+    import inspect
+
+    from moviegenre.errors import MovieGenreError
+    from moviegenre.models import model_class
+
+    given = {
+        name: getattr(args, name, None)
+        for name in ("epochs", "seed", "device", "batch_size", "lr", "bf16", "checkpoint_dir",
+                     "resume", "embeddings")
+    }  # fmt: skip
+    options = {k: v for k, v in given.items() if v is not None}
+    for item in getattr(args, "model_option", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise MovieGenreError(f"--model-option {item!r}: expected KEY=VALUE")
+        try:
+            options[key.replace("-", "_")] = json.loads(value)
+        except ValueError:
+            options[key.replace("-", "_")] = value
+    if not options:
+        return {}
+    accepted = inspect.signature(model_class(args.model_type).__init__).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    dropped = sorted(k for k in options if k not in accepted and not takes_any)
+    if dropped:
+        print(f"moviegenre: note: model type {args.model_type!r} ignores {', '.join(dropped)}",
+              file=sys.stderr)  # fmt: skip
+    return {k: v for k, v in options.items() if k in accepted or takes_any}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         min_genres=0 if args.allow_no_genre else 1,
         reader_options=reader_options(args),
     )
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, rank 0 reports (and wrote the bundle)
     summary = {name: headline(m) for name, m in result.metrics.items()}
     print(json.dumps({"bundle": str(result.path), "seconds": round(result.seconds, 1),
                       "metrics": summary}, indent=2))  # fmt: skip

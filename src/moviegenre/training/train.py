@@ -46,12 +46,18 @@ def train(
     command: str | None = None,
     is_writer: bool = True,
 ) -> TrainResult:
-    """Train `model_type` on the train split of `data`; `is_writer` is False on non-zero DDP ranks."""
+    """Train `model_type` on the train split of `data`; only a writer (DDP rank 0) writes `out`."""
+    import os
+
+    # Under torchrun every rank trains; only rank 0 writes the bundle.
+    is_writer = is_writer and int(os.environ.get("RANK", "0")) == 0
     loaded = read_data(data, **(reader_options or {}))
     splits = split_records(loaded.usable())
     train_set, valid_set = splits["train"], splits["valid"]
     if not train_set:
-        raise MovieGenreError(f"{data}: the training split is empty (no movie with a plot and genres)")
+        raise MovieGenreError(
+            f"{data}: the training split is empty (no movie with a plot and genres)"
+        )
     if not valid_set:
         raise MovieGenreError(f"{data}: the validation split is empty; thresholds need one")
     labels = label_set(train_set)
