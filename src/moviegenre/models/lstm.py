@@ -93,6 +93,38 @@ class _ExportNet(nn.Module):
         return torch.sigmoid(self.net.forward_embedded(x, mask))
 
 
+def _share_embedding_table(onnx_path: Path, weights_path: Path) -> bool:
+    """Point the ONNX graph's float16 embedding table at the same bytes in the safetensors file.
+
+    The table is most of the model; ONNX external data (file, offset, length) lets both runtimes
+    read one copy, which keeps the shipped bundle small. Nothing changes unless the bytes match.
+    """
+    import onnx
+    from onnx import numpy_helper
+    from onnx.external_data_helper import set_external_data
+
+    with open(weights_path, "rb") as handle:
+        header_size = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(header_size))
+        entry = header.get("embedding.weight", {})
+        if entry.get("dtype") != "F16":
+            return False
+        begin, end = entry["data_offsets"]
+        offset = 8 + header_size + begin
+        handle.seek(offset)
+        stored = handle.read(end - begin)
+    graph = onnx.load(str(onnx_path))
+    for tensor in graph.graph.initializer:
+        if tensor.data_type == onnx.TensorProto.FLOAT16 and list(tensor.dims) == entry["shape"]:
+            if numpy_helper.to_array(tensor).tobytes() != stored:
+                return False
+            set_external_data(tensor, location=weights_path.name, offset=offset, length=end - begin)
+            tensor.ClearField("raw_data")
+            onnx.save(graph, str(onnx_path))
+            return True
+    return False
+
+
 class LSTMGenreModel(GenreModel):
     """BiLSTM over pre-trained GloVe vectors (fine-tuned), trained with rare-genre-weighted BCE."""
 
@@ -362,6 +394,7 @@ class LSTMGenreModel(GenreModel):
         }  # fmt: skip
         if self.with_onnx:
             self.export_onnx(directory / ONNX_FILE)
+            _share_embedding_table(directory / ONNX_FILE, directory / WEIGHTS)
             config["onnx"] = ONNX_FILE
         return config
 

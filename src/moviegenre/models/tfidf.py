@@ -45,8 +45,12 @@ class TfidfGenreModel(GenreModel):
         char_max_features: int = 100000,
         char_ngrams: Sequence[int] | None = (2, 5),
         min_df: int = 2,
+        half: bool = False,
     ) -> None:
         super().__init__(labels)
+        # float16 weights halve the bundle (for a compact shipped model); the model is rounded
+        # right after fitting, so thresholds are tuned on exactly what is saved.
+        self.half = bool(half)
         if classifier not in CLASSIFIERS:
             expected = ", ".join(CLASSIFIERS)
             raise MovieGenreError(f"unknown TF-IDF classifier {classifier!r}; expected: {expected}")
@@ -115,7 +119,8 @@ class TfidfGenreModel(GenreModel):
             clf.fit(features, y)
             coefs.append(clf.coef_[0])
             intercepts.append(clf.intercept_[0])
-        self.coef = np.asarray(coefs, dtype=np.float32)
+        self.coef = np.asarray(coefs, dtype=np.float16 if self.half else np.float32)
+        self.coef = self.coef.astype(np.float32)
         self.intercept = np.asarray(intercepts, dtype=np.float32)
         if self.classifier == "svm":
             if valid_plots is not None and valid_targets is not None and len(valid_plots):
@@ -151,7 +156,8 @@ class TfidfGenreModel(GenreModel):
         vocabularies = {"word": _ordered(self.word_vectorizer)}
         tensors = {
             "word_idf": self.word_vectorizer.idf_.astype(np.float32),
-            "coef": self.coef, "intercept": self.intercept,
+            "coef": self.coef.astype(np.float16 if self.half else np.float32),
+            "intercept": self.intercept,
             "platt_a": self.platt_a, "platt_b": self.platt_b,
         }  # fmt: skip
         if self.char_vectorizer is not None:
@@ -163,14 +169,16 @@ class TfidfGenreModel(GenreModel):
             "classifier": self.classifier, "C": self.C, "max_features": self.max_features,
             "char_max_features": self.char_max_features if self.char_ngrams else 0,
             "char_ngrams": list(self.char_ngrams) if self.char_ngrams else None,
-            "min_df": self.min_df,
+            "min_df": self.min_df, "half": self.half,
         }  # fmt: skip
 
     @classmethod
     def load_files(
         cls, directory: Path, config: dict[str, Any], labels: list[str]
     ) -> TfidfGenreModel:
-        known = {"classifier", "C", "max_features", "char_max_features", "char_ngrams", "min_df"}
+        known = {
+            "classifier", "C", "max_features", "char_max_features", "char_ngrams", "min_df", "half",
+        }  # fmt: skip
         model = cls(labels, **{k: v for k, v in config.items() if k in known})
         path = directory / VOCAB_FILE
         try:
@@ -206,7 +214,8 @@ class TfidfGenreModel(GenreModel):
             model.char_vectorizer.idf_ = char_idf
         else:
             model.char_ngrams = None
-        model.coef, model.intercept = tensors["coef"], tensors["intercept"]
+        model.coef = tensors["coef"].astype(np.float32)  # float16 on disk in compact bundles
+        model.intercept = tensors["intercept"]
         model.platt_a = tensors.get("platt_a", np.ones(k, dtype=np.float32))
         model.platt_b = tensors.get("platt_b", np.zeros(k, dtype=np.float32))
         return model

@@ -8,7 +8,7 @@ THRESHOLD_GRID = np.round(np.arange(0.02, 0.96, 0.01), 2)
 
 
 def decide(probs: np.ndarray, thresholds: np.ndarray, min_genres: int = 1) -> np.ndarray:
-    """Turn probabilities into 0/1 decisions; rows with fewer than `min_genres` get their top genres."""
+    """0/1 decisions from probabilities; rows with under `min_genres` get their top genres."""
     probs = np.asarray(probs, dtype=np.float32)
     decisions = (probs >= thresholds[None, :]).astype(np.int8)
     if min_genres > 0 and probs.shape[1] > 0:
@@ -33,7 +33,7 @@ def _mcc(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> np.n
 
 
 def tune_thresholds(probs: np.ndarray, targets: np.ndarray, metric: str = "f1") -> np.ndarray:
-    """For each genre, the grid threshold maximising F1 (or Matthews correlation) on validation data.
+    """Per genre, the grid threshold maximising F1 (or Matthews correlation) on validation data.
 
     Genres with no positive example in `targets` keep 0.5: nothing can be learnt about them.
     """

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Rebuild the shipped default model (src/moviegenre/default_model) from the shared corpus:
+# a BiLSTM over GloVe and a compact word TF-IDF model, combined by an ensemble whose weights and
+# per-genre thresholds are tuned on the validation split. Needs the training extras.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data/tmdb-overviews/movies.jsonl}
+WORK=${WORK:-runs/default-model}
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+moviegenre train --data "$DATA" --model-type lstm --seed 0 --out "$WORK/lstm"
+moviegenre train --data "$DATA" --model-type tfidf --model-option classifier=logreg \
+  --model-option C=4 --model-option char_max_features=0 --model-option half=true \
+  --out "$WORK/tfidf"
+moviegenre train --data "$DATA" --model-type ensemble \
+  --model-option "members=[\"$WORK/lstm\",\"$WORK/tfidf\"]" --out src/moviegenre/default_model
+du -sh src/moviegenre/default_model
