@@ -40,6 +40,7 @@ def test_wheel_contains_the_default_model(tmp_path):
     assert {"bundle.json", "MODEL_CARD.md"} <= bundle_files
     for name in bundle_files:
         assert f"moviegenre/default_model/{name}" in names
-    assert "moviegenre/serving/templates/index.html" in names or not (
-        REPO / "src/moviegenre/serving/templates/index.html"
-    ).exists()
+    assert (
+        "moviegenre/serving/templates/index.html" in names
+        or not (REPO / "src/moviegenre/serving/templates/index.html").exists()
+    )

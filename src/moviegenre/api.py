@@ -17,7 +17,7 @@ from moviegenre.training.thresholds import decide
 
 @dataclass(frozen=True)
 class Prediction:
-    """The genres predicted for one plot, every genre's probability, and whether the plot was cut."""
+    """One plot's predicted genres, every genre's probability, and whether the plot was cut."""
 
     genres: list[str]
     scores: dict[str, float]
@@ -60,7 +60,9 @@ def to_predictions(model: GenreModel, plots: Sequence[str], probs: np.ndarray) -
 @overload
 def predict(plots: str, model: GenreModel | str | Path | None = None) -> Prediction: ...
 @overload
-def predict(plots: Sequence[str], model: GenreModel | str | Path | None = None) -> list[Prediction]: ...
+def predict(
+    plots: Sequence[str], model: GenreModel | str | Path | None = None
+) -> list[Prediction]: ...
 
 
 def predict(plots, model=None):

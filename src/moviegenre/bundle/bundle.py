@@ -43,7 +43,9 @@ def write_tensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
     save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path))
 
 
-def read_tensors(path: Path, expected: dict[str, tuple[int, ...]] | None = None) -> dict[str, np.ndarray]:
+def read_tensors(
+    path: Path, expected: dict[str, tuple[int, ...]] | None = None
+) -> dict[str, np.ndarray]:
     """Read a safetensors file, checking names and shapes against `expected` when given."""
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
@@ -57,7 +59,8 @@ def read_tensors(path: Path, expected: dict[str, tuple[int, ...]] | None = None)
             raise MovieGenreError(f"{path}: tensor {name!r} is missing")
         if tuple(tensors[name].shape) != tuple(shape):
             raise MovieGenreError(
-                f"{path}: tensor {name!r} has shape {tuple(tensors[name].shape)}, expected {tuple(shape)}"
+                f"{path}: tensor {name!r} has shape {tuple(tensors[name].shape)}, "
+                f"expected {tuple(shape)}"
             )
     return tensors
 
@@ -73,7 +76,9 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def save_bundle(model: GenreModel, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+def save_bundle(
+    model: GenreModel, directory: str | Path, extra: dict[str, Any] | None = None
+) -> Path:
     """Write `model` as a bundle directory; a crash at any point leaves the previous bundle intact.
 
     Everything is written into a temporary sibling directory first, synced, and then swapped in.
@@ -132,7 +137,9 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     """Read and check a bundle's manifest and files, without loading the model."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise MovieGenreError(f"{directory}: no model bundle here (expected a directory with {MANIFEST})")
+        raise MovieGenreError(
+            f"{directory}: no model bundle here (expected a directory with {MANIFEST})"
+        )
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         raise MovieGenreError(f"{directory}: not a model bundle ({MANIFEST} is missing)")
@@ -151,7 +158,8 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     for path in directory.rglob("*"):
         if path.suffix.lower() in UNSAFE_SUFFIXES:
             raise MovieGenreError(
-                f"{path}: refusing to load a bundle holding a {path.suffix} file (it could run code)"
+                f"{path}: refusing to load a bundle holding a {path.suffix} file "
+                "(it could run code)"
             )
     files = manifest.get("files")
     if not isinstance(files, dict):
@@ -164,7 +172,11 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
             raise MovieGenreError(f"{path}: file is corrupted or was changed (checksum mismatch)")
     labels = manifest.get("labels")
     thresholds = manifest.get("thresholds")
-    if not isinstance(labels, list) or not isinstance(thresholds, list) or len(labels) != len(thresholds):
+    if (
+        not isinstance(labels, list)
+        or not isinstance(thresholds, list)
+        or len(labels) != len(thresholds)
+    ):
         raise MovieGenreError(f"{manifest_path}: labels and thresholds do not match")
     return manifest
 
@@ -183,14 +195,18 @@ def load_bundle(directory: str | Path | None = None, runtime: str = "auto") -> G
     config = manifest.get("config") or {}
     has_onnx = bool(config.get("onnx"))
     if runtime == "onnx" and not has_onnx:
-        raise MovieGenreError(f"{directory}: this bundle has no ONNX export; run moviegenre export --onnx")
+        raise MovieGenreError(
+            f"{directory}: this bundle has no ONNX export; run moviegenre export --onnx"
+        )
     if runtime in ("auto", "onnx") and has_onnx:
         cls = model_class("onnx")
     else:
         cls = model_class(model_type)
     model = cls.load_files(directory, config, list(manifest["labels"]))
     if len(model.labels) != len(manifest["labels"]):
-        raise MovieGenreError(f"{directory}: model outputs do not match its {len(manifest['labels'])} labels")
+        raise MovieGenreError(
+            f"{directory}: model outputs do not match its {len(manifest['labels'])} labels"
+        )
     model.thresholds = np.asarray(manifest["thresholds"], dtype=np.float32)
     model.min_genres = int(manifest.get("min_genres", 1))
     model.metadata = {k: v for k, v in manifest.items() if k not in ("config",)}

@@ -32,7 +32,13 @@ def render_model_card(manifest: dict[str, Any]) -> str:
     for split_name, values in metrics.items():
         if not isinstance(values, dict):
             continue
-        lines += ["", f"## Metrics on the {split_name} split", "", "| metric | value |", "| --- | --- |"]
+        lines += [
+            "",
+            f"## Metrics on the {split_name} split",
+            "",
+            "| metric | value |",
+            "| --- | --- |",
+        ]
         lines += [
             f"| {key} | {_fmt(value)} |"
             for key, value in values.items()
@@ -44,7 +50,10 @@ def render_model_card(manifest: dict[str, Any]) -> str:
         "",
         "| genre | threshold |",
         "| --- | --- |",
-        *[f"| {g} | {t:.2f} |" for g, t in zip(manifest["labels"], manifest["thresholds"], strict=True)],
+        *[
+            f"| {g} | {t:.2f} |"
+            for g, t in zip(manifest["labels"], manifest["thresholds"], strict=True)
+        ],
         "",
         "## Limits",
         "",

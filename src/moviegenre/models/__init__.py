@@ -1,4 +1,4 @@
-"""Model types behind one interface; each is imported only when asked for (so serving needs no torch)."""
+"""Model types behind one interface, each imported only when asked for (serving needs no torch)."""
 
 from __future__ import annotations
 

@@ -36,11 +36,11 @@ class GenreModel(ABC):
         valid_plots: Sequence[str] | None = None,
         valid_targets: np.ndarray | None = None,
     ) -> GenreModel:
-        """Learn from plots and a (n, len(labels)) 0/1 target matrix; valid data drives early stopping."""
+        """Learn from plots and an (n, labels) 0/1 target matrix; valid data stops training."""
 
     @abstractmethod
     def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
-        """Probabilities, shape (len(plots), len(labels)), float32, one independent sigmoid per genre."""
+        """Probabilities, shape (plots, labels), float32: one independent sigmoid per genre."""
 
     def predict(self, plots: Sequence[str]) -> np.ndarray:
         """0/1 decisions, shape (len(plots), len(labels)), using per-genre thresholds."""
@@ -48,7 +48,7 @@ class GenreModel(ABC):
 
     @abstractmethod
     def save_files(self, directory: Path) -> dict[str, Any]:
-        """Write this model's own files (safetensors, JSON, ONNX) into `directory`; return its JSON config."""
+        """Write its own files (safetensors, JSON, ONNX) into `directory`; return its config."""
 
     @classmethod
     @abstractmethod

@@ -16,7 +16,7 @@ _EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$", re.UNICODE)
 
 
 def normalize_text(text: str) -> str:
-    """Lower-case, Unicode-normalised text with accents folded (GloVe 6B is lower-case ASCII mostly)."""
+    """Lower-case, Unicode-normalised text with accents folded (GloVe 6B is mostly lower ASCII)."""
     text = unicodedata.normalize("NFKD", text)
     if not text.isascii():  # ASCII has no combining marks; the per-character scan is the slow part
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -35,7 +35,7 @@ def count_words(text: str) -> int:
 
 
 def plot_words(text: str) -> list[str]:
-    """The plot's own whitespace-separated words with edge punctuation stripped (explanation units)."""
+    """The plot's whitespace-separated words, edge punctuation stripped (explanation units)."""
     words = (_EDGE_PUNCT.sub("", w) for w in text.split())
     return [w for w in words if w]
 
@@ -53,8 +53,10 @@ class Vocabulary:
         return len(self.tokens)
 
     @classmethod
-    def fit(cls, texts: Iterable[str], min_count: int = 2, max_size: int | None = None) -> Vocabulary:
-        """Build from training texts: tokens seen at least `min_count` times, most frequent first."""
+    def fit(
+        cls, texts: Iterable[str], min_count: int = 2, max_size: int | None = None
+    ) -> Vocabulary:
+        """Build from training texts: tokens seen `min_count` times or more, most frequent first."""
         counts = Counter(tok for text in texts for tok in tokenize(text))
         common = [t for t, c in counts.most_common(max_size) if c >= min_count]
         return cls([PAD, UNK, *sorted(common, key=lambda t: (-counts[t], t))])
