@@ -106,7 +106,8 @@ def test_loopback_detection():
 
 def test_gunicorn_options_preload_and_threads():
     options = gunicorn_options("127.0.0.1", 8000, 3, 5, 30)
-    assert options["preload_app"] is True
+    assert options["preload_app"] is True  # several workers share one preloaded model
+    assert gunicorn_options("127.0.0.1", 8000, 1, 5, 30)["preload_app"] is False
     assert options["worker_class"] == "gthread"
     assert (options["workers"], options["threads"]) == (3, 5)
     assert options["bind"] == "127.0.0.1:8000"

@@ -34,7 +34,12 @@ def is_loopback(host: str) -> bool:
 def gunicorn_options(
     host: str, port: int, workers: int, threads: int, timeout: int
 ) -> dict[str, Any]:
-    """gunicorn settings: preloaded app (one model load, shared by forked workers), gthread."""
+    """gunicorn settings, gthread workers.
+
+    With several workers the app is preloaded in the master, so the model is loaded once and its
+    pages are shared by the forked workers. With one worker (the default) the worker alone loads
+    it: the master then stays small instead of holding a second copy of the model's libraries.
+    """
     return {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
@@ -44,7 +49,7 @@ def gunicorn_options(
         "timeout": timeout,
         "graceful_timeout": 10,
         "keepalive": 5,
-        "preload_app": True,
+        "preload_app": workers > 1,
         # Bound request line and headers; the body limit is the app's MAX_CONTENT_LENGTH.
         "limit_request_line": 8190,
         "limit_request_fields": 100,
@@ -60,8 +65,8 @@ def serve(
     model_path: str | Path | None = None,
     host: str = "127.0.0.1",
     port: int = 5000,
-    workers: int = 2,
-    threads: int = 4,
+    workers: int = 1,
+    threads: int = 8,
     timeout: int = 30,
 ) -> None:
     """Load the model once, then serve until interrupted (never in debug mode)."""
@@ -69,9 +74,14 @@ def serve(
         raise MovieGenreError("--workers and --threads must be at least 1")
     if not 0 <= port <= 65535:
         raise MovieGenreError(f"--port must be 0..65535, got {port}")
+    from moviegenre.bundle.bundle import default_model_path, read_manifest
     from moviegenre.serving.app import create_app
 
-    app = create_app(model_path=model_path)  # loads (and checks) the model before any worker
+    # Check the bundle (manifest, checksums, no unsafe files) before binding the port, so a bad
+    # model stops here with a one-line error rather than inside a worker.
+    read_manifest(model_path if model_path is not None else default_model_path())
+    preload = workers > 1 or not _gunicorn_available()
+    app = create_app(model_path=model_path) if preload else None
     if not is_loopback(host):
         print(f"moviegenre: warning: listening on {host}, reachable from other machines",
               file=sys.stderr)  # fmt: skip
@@ -89,7 +99,8 @@ def serve(
                     self.cfg.set(key, value)
 
             def load(self) -> Any:
-                return self.application
+                # One worker: the model is loaded here, in the worker, once at its start.
+                return self.application or create_app(model_path=model_path)
 
         print(f"moviegenre: serving on http://{host}:{port} (gunicorn, {workers} workers x "
               f"{threads} threads)", file=sys.stderr)  # fmt: skip
