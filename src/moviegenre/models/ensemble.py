@@ -170,7 +170,9 @@ class EnsembleGenreModel(GenreModel):
                 shutil.copytree(source, target)
             else:
                 save_bundle(member, target)
-            entries.append({"path": f"members/{i}", "model_type": member.model_type})
+            # an ONNX-run member is named by the model it exports (e.g. "lstm"), not "onnx"
+            kind = getattr(member, "display_type", member.model_type)
+            entries.append({"path": f"members/{i}", "model_type": kind})
         return {
             "members": entries,
             "weights": [round(float(w), 6) for w in self.weights],
