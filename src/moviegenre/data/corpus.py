@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,20 +25,10 @@ def read_corpus(path: str | Path) -> LoadResult:
 
 def iter_corpus(path: str | Path, result: LoadResult) -> Iterator[MovieRecord]:
     """Stream the corpus's records in file order, counting damaged lines in `result`."""
-    from moviegenre.data.tabular import open_text
+    from moviegenre.data.tabular import json_objects, open_text
 
     with open_text(Path(path)) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                result.skip("invalid JSON")
-                continue
-            if not isinstance(obj, dict):
-                result.skip("line is not a JSON object")
-                continue
+        for line_number, obj in json_objects(handle, result):
             genres = obj.get("genres") or []
             if not isinstance(genres, list) or not all(isinstance(g, str) for g in genres):
                 result.skip("genre field is not a genre list")

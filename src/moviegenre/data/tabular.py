@@ -7,7 +7,7 @@ import gzip
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -382,17 +382,7 @@ def iter_jsonl(
 
         def objects() -> Iterator[dict | None]:
             yield first
-            for line in handle:
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    result.skip("invalid JSON")
-                    continue
-                if not isinstance(obj, dict):
-                    result.skip("line is not a JSON object")
-                    continue
+            for _, obj in json_objects(handle, result):
                 yield obj
 
         yield from iter_objects(
@@ -439,3 +429,19 @@ def wikipedia_genres(value: object) -> tuple[str, ...]:
         return ()
     tokens = re.split(r"\s*(?:[,/;|]|\s&\s|\band\b)\s*", text)
     return normalize_genres(t.strip(" .-()[]'\"") for t in tokens if t.strip())
+
+
+def json_objects(lines: Iterable[str], result: LoadResult) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each JSON object line; other non-blank lines are counted."""
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            result.skip("invalid JSON")
+            continue
+        if not isinstance(obj, dict):
+            result.skip("line is not a JSON object")
+            continue
+        yield line_number, obj
