@@ -45,7 +45,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--model-option", action="append", default=[], metavar="KEY=VALUE",
         help="any other model constructor option, VALUE read as JSON when it parses (repeatable)",
     )  # fmt: skip
+    teach = parser.add_argument_group("distillation (lstm)")
+    teach.add_argument(
+        "--distill", action="store_true",
+        help="learn from hard labels blended with a teacher's cross-fitted probabilities "
+        "(default teacher: frozen MiniLM + word TF-IDF ensemble; needs the minilm extra)",
+    )  # fmt: skip
+    teach.add_argument(
+        "--teacher", metavar="SPEC",
+        help='teacher model spec as JSON, e.g. \'{"type": "tfidf"}\' (implies --distill)',
+    )  # fmt: skip
+    teach.add_argument(
+        "--distill-alpha", type=float, default=0.5, metavar="A",
+        help="weight of the hard labels; 1 - A goes to the teacher (default 0.5)",
+    )  # fmt: skip
+    teach.add_argument(
+        "--distill-folds", type=int, default=5, metavar="K",
+        help="cross-fitting folds: each movie is scored by a teacher trained without it",
+    )  # fmt: skip
     parser.set_defaults(func=run)
+
+
+def distill_settings(args: argparse.Namespace) -> dict | None:
+    """The `distill` argument of train(), or None without --distill/--teacher."""
+    from moviegenre.errors import MovieGenreError
+
+    if not args.distill and not args.teacher:
+        return None
+    settings: dict = {"alpha": args.distill_alpha, "folds": args.distill_folds}
+    if args.teacher:
+        try:
+            teacher = json.loads(args.teacher)
+        except ValueError as exc:
+            raise MovieGenreError(f"--teacher is not valid JSON ({exc.msg})") from exc
+        if not isinstance(teacher, dict) or not isinstance(teacher.get("type"), str):
+            raise MovieGenreError('--teacher must be a JSON object with a "type", e.g. '
+                                  '{"type": "tfidf", "options": {"C": 4}}')  # fmt: skip
+        settings["teacher"] = teacher
+    return settings
 
 
 def reader_options(args: argparse.Namespace) -> dict:
@@ -99,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         threshold_metric=args.threshold_metric,
         min_genres=0 if args.allow_no_genre else 1,
         reader_options=reader_options(args),
+        distill=distill_settings(args),
     )
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, rank 0 reports (and wrote the bundle)

@@ -21,6 +21,8 @@ class GenreModel(ABC):
     """
 
     model_type: ClassVar[str]
+    # whether `fit` learns from probabilities in [0, 1] as targets (distillation), not only 0/1
+    accepts_soft_targets: ClassVar[bool] = False
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels: list[str] = list(labels)
@@ -36,7 +38,8 @@ class GenreModel(ABC):
         valid_plots: Sequence[str] | None = None,
         valid_targets: np.ndarray | None = None,
     ) -> GenreModel:
-        """Learn from plots and an (n, labels) 0/1 target matrix; valid data stops training."""
+        """Learn from plots and an (n, labels) 0/1 target matrix (probabilities in [0, 1] where
+        `accepts_soft_targets`); valid data (always 0/1) stops training."""
 
     @abstractmethod
     def predict_proba(self, plots: Sequence[str]) -> np.ndarray:

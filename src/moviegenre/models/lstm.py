@@ -129,6 +129,7 @@ class LSTMGenreModel(GenreModel):
     """BiLSTM over pre-trained GloVe vectors (fine-tuned), trained with rare-genre-weighted BCE."""
 
     model_type = "lstm"
+    accepts_soft_targets = True
 
     def __init__(
         self,

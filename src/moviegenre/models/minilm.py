@@ -54,6 +54,11 @@ def embedding_cache(directory: str | Path | None) -> Iterator[None]:
         _cache_dir = previous
 
 
+def active_cache_dir() -> Path | None:
+    """The directory embeddings are cached in right now (None: caching is off)."""
+    return _cache_dir
+
+
 def default_cache_dir() -> Path:
     """Where benchmarks keep cached embeddings (outside the repository)."""
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -525,6 +530,15 @@ class MiniLMGenreModel(GenreModel):
                 weight_decay=1e-2,
             )  # fmt: skip
 
+        def make_scheduler(optimizer: Any, total_steps: int) -> Any:
+            # the usual BERT recipe: warm up over the first 6% of steps, then decay linearly to 0
+            warmup = max(1, int(0.06 * total_steps))
+            return torch.optim.lr_scheduler.LambdaLR(
+                optimizer,
+                lambda step: min((step + 1) / warmup,
+                                 max(0.0, (total_steps - step) / max(total_steps - warmup, 1))),
+            )  # fmt: skip
+
         def make_batch(indices: list[int]) -> dict[str, Any]:
             batch = _chunk_tensors([chunks[i] for i in indices], tokenizer.pad_token_id)
             batch["targets"] = ty[indices]
@@ -551,6 +565,7 @@ class MiniLMGenreModel(GenreModel):
         result = fit_loop(
             net, make_optimizer=make_optimizer, n_train=len(chunks), make_batch=make_batch,
             loss_fn=loss_fn, evaluate=evaluate if has_valid else None, settings=settings,
+            make_scheduler=make_scheduler,
             lengths=[sum(len(c) for c in per_plot) for per_plot in chunks],
             fingerprint={"model": "minilm", "labels": self.labels, "head": self.head_kind,
                          "hidden": self.hidden, "lr": encoder_lr, "max_length": self.max_length,

@@ -45,8 +45,13 @@ def train(
     reader_options: dict[str, Any] | None = None,
     command: str | None = None,
     is_writer: bool = True,
+    distill: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Train `model_type` on the train split of `data`; only a writer (DDP rank 0) writes `out`."""
+    """Train `model_type` on the train split of `data`; only a writer (DDP rank 0) writes `out`.
+
+    distill: {"teacher": model spec (default DEFAULT_TEACHER), "alpha": weight of the hard labels
+    (0.5), "folds": 5} trains on hard labels blended with the teacher's cross-fitted probabilities.
+    """
     import os
 
     # Under torchrun every rank trains; only rank 0 writes the bundle.
@@ -63,10 +68,14 @@ def train(
     labels = label_set(train_set)
     model = model_class(model_type)(labels, **(model_options or {}))
     started = time.perf_counter()
-    model.fit(
-        [r.plot for r in train_set], target_matrix(train_set, labels),
-        [r.plot for r in valid_set], target_matrix(valid_set, labels),
-    )  # fmt: skip
+    targets = target_matrix(train_set, labels)
+    valid_plots, valid_targets = [r.plot for r in valid_set], target_matrix(valid_set, labels)
+    distilled = None
+    if distill is not None:
+        targets, distilled = _distilled_targets(
+            model, distill, labels, train_set, targets, valid_plots, valid_targets
+        )
+    model.fit([r.plot for r in train_set], targets, valid_plots, valid_targets)
     seconds = time.perf_counter() - started
     model.min_genres = min_genres
     valid_targets = target_matrix(valid_set, labels)
@@ -93,6 +102,7 @@ def train(
                 "train_rows": len(train_set),
                 "valid_rows": len(valid_set),
                 "threshold_metric": threshold_metric,
+                "distillation": distilled,
                 "seconds": round(seconds, 1),
                 "machine": f"{platform.machine()}, {platform.python_implementation()} "
                 f"{platform.python_version()}",
@@ -101,3 +111,37 @@ def train(
         }
         path = save_bundle(model, out, extra=extra)
     return TrainResult(model=model, metrics=metrics, seconds=seconds, path=path)
+
+
+def _distilled_targets(
+    model: GenreModel,
+    distill: dict[str, Any],
+    labels: list[str],
+    train_set: list[Any],
+    targets: Any,
+    valid_plots: list[str],
+    valid_targets: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """Soft targets for `model` from a cross-fitted teacher, and what to record about them."""
+    from moviegenre.training.distill import DEFAULT_TEACHER, cross_fitted_probs, soft_targets
+
+    if not model.accepts_soft_targets:
+        raise MovieGenreError(
+            f"model type {model.model_type!r} cannot learn from a teacher's probabilities; "
+            "distillation works with: lstm"
+        )
+    unknown = set(distill) - {"teacher", "alpha", "folds", "seed"}
+    if unknown:
+        raise MovieGenreError(f"unknown distillation setting(s): {', '.join(sorted(unknown))}")
+    teacher = distill.get("teacher") or DEFAULT_TEACHER
+    alpha, folds = float(distill.get("alpha", 0.5)), int(distill.get("folds", 5))
+    seed = int(distill.get("seed", 0))
+    started = time.perf_counter()
+    probs = cross_fitted_probs(
+        teacher, labels, train_set, targets, valid_plots, valid_targets, folds, seed
+    )
+    record = {"teacher": teacher, "alpha": alpha, "folds": folds, "seed": seed,
+              "teacher_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+    log.info("distillation: teacher %s cross-fitted in %.0f s", teacher["type"],
+             record["teacher_seconds"])  # fmt: skip
+    return soft_targets(targets, probs, alpha), record

@@ -1,0 +1,97 @@
+"""Distillation targets: hard labels blended with a teacher's cross-fitted probabilities."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from moviegenre.data.record import MovieRecord
+from moviegenre.data.split import movie_key
+from moviegenre.errors import MovieGenreError
+from moviegenre.models import model_class
+
+log = logging.getLogger(__name__)
+
+# The default teacher: the two fast models whose errors differ most from the LSTM's (a frozen
+# sentence encoder and word n-grams), combined by an ensemble whose weights are tuned on valid.
+DEFAULT_TEACHER: dict[str, Any] = {
+    "type": "ensemble",
+    "options": {
+        "members": [
+            {"type": "minilm", "options": {"head": "mlp"}},
+            {"type": "tfidf", "options": {"classifier": "logreg", "C": 4, "char_max_features": 0}},
+        ]
+    },
+}
+
+
+def fold_of(record: MovieRecord, folds: int, seed: int = 0) -> int:
+    """A movie's fold from a stable hash of its key, so episodes of one series share a fold."""
+    digest = hashlib.sha256(f"{seed}|{movie_key(record)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % folds
+
+
+@contextlib.contextmanager
+def _shared_embeddings() -> Iterator[None]:
+    """Encode each plot with the frozen MiniLM once for all folds (a temporary cache), unless the
+    caller already set a cache (benchmarks keep one across runs)."""
+    try:
+        from moviegenre.models import minilm
+    except ImportError:  # the MiniLM extra is not installed: no teacher can use it
+        yield
+        return
+    if minilm.active_cache_dir() is not None:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="moviegenre-embeddings-") as directory:
+        with minilm.embedding_cache(directory):
+            yield
+
+
+def cross_fitted_probs(
+    teacher: dict[str, Any],
+    labels: Sequence[str],
+    records: Sequence[MovieRecord],
+    targets: np.ndarray,
+    valid_plots: Sequence[str],
+    valid_targets: np.ndarray,
+    folds: int = 5,
+    seed: int = 0,
+) -> np.ndarray:
+    """Teacher probabilities for every training movie from a teacher that never trained on it.
+
+    A teacher scoring its own training data would mostly repeat the hard labels (it has fitted
+    them); k-fold cross-fitting gives each movie the probabilities of a model trained on the other
+    folds, which is what the teacher would say about a movie it had not seen.
+    """
+    if folds < 2:
+        raise MovieGenreError(f"distillation needs at least 2 folds, not {folds}")
+    fold = np.array([fold_of(r, folds, seed) for r in records])
+    if len(set(fold.tolist())) < folds:
+        raise MovieGenreError(
+            f"distillation: {len(records)} training movies cannot fill {folds} folds"
+        )
+    plots = [r.plot for r in records]
+    probs = np.zeros(targets.shape, dtype=np.float32)
+    teacher_class = model_class(teacher["type"])
+    with _shared_embeddings():
+        for k in tqdm(range(folds), desc="teacher folds", unit="fold"):
+            inside, held_out = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+            model = teacher_class(list(labels), **dict(teacher.get("options") or {}))
+            model.fit([plots[i] for i in inside], targets[inside], valid_plots, valid_targets)
+            probs[held_out] = model.predict_proba([plots[i] for i in held_out])
+    return probs
+
+
+def soft_targets(hard: np.ndarray, teacher_probs: np.ndarray, alpha: float) -> np.ndarray:
+    """alpha * hard labels + (1 - alpha) * teacher probabilities (BCE accepts targets in [0, 1])."""
+    if not 0.0 <= alpha <= 1.0:
+        raise MovieGenreError(f"distillation alpha must be between 0 and 1, not {alpha}")
+    return (alpha * hard + (1.0 - alpha) * teacher_probs).astype(np.float32)
