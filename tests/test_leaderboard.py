@@ -66,3 +66,39 @@ def test_parse_options() -> None:
     }
     with pytest.raises(MovieGenreError, match="MODEL.KEY=VALUE"):
         parse_options(["head=mlp"])
+
+
+def test_variants_train_their_model_type_with_their_settings(
+    tiny_corpus: Path, tmp_path: Path, monkeypatch
+) -> None:
+    pytest.importorskip("torch")
+    from test_distill import TFIDF_TEACHER
+    from test_lstm import TINY
+
+    import moviegenre.training.train as training
+
+    calls = []
+    real_train = training.train
+
+    def recording_train(data, model_type, out, **kwargs):
+        calls.append((model_type, Path(out).name, kwargs.get("distill")))
+        if kwargs.get("distill") is not None:  # a fast teacher for the tiny corpus
+            kwargs["distill"] = {"teacher": TFIDF_TEACHER, "folds": 3}
+        return real_train(data, model_type, out, **kwargs)
+
+    monkeypatch.setattr(training, "train", recording_train)
+    tiny = [f"lstm-distilled.{k}={json.dumps(v)}" for k, v in TINY.items()]
+    args = ["benchmark", "--data", str(tiny_corpus), "--models", "lstm-distilled,tfidf,ensemble",
+            "--out", str(tmp_path), "--no-cache", "--option", "tfidf.min_df=1"]  # fmt: skip
+    for option in tiny:
+        args += ["--option", option]
+    assert main(args) == 0
+    assert calls[0] == ("lstm", "lstm-distilled", {})  # the variant's model type and settings
+    assert [c[0] for c in calls[1:]] == ["tfidf", "ensemble"] and calls[1][2] is None
+    rows = {
+        r["model"]: r for r in json.loads((tmp_path / "leaderboard.json").read_text())["models"]
+    }
+    assert rows["ensemble"]["members"] == ["lstm-distilled", "tfidf"]
+    manifest = json.loads((tmp_path / "lstm-distilled" / "bundle.json").read_text())
+    assert manifest["model_type"] == "lstm" and manifest["training"]["distillation"]["folds"] == 3
+    assert "lstm-distilled" in parse_models("lstm-distilled,minilm-finetuned")
