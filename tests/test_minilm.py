@@ -136,3 +136,39 @@ def test_finetune_one_epoch_round_trips(tiny_corpus: Path, tmp_path: Path) -> No
     packaged = load_file(str(minilm.encoder_dir() / "model.safetensors"))
     shared = [k for k in tuned if k in packaged]
     assert shared and any(not np.array_equal(tuned[k], packaged[k]) for k in shared)
+
+
+def test_distillation_teacher_encodes_each_plot_once(tiny_corpus: Path, monkeypatch) -> None:
+    from moviegenre.training.distill import cross_fitted_probs
+
+    records = split_records(read_data(tiny_corpus).usable())
+    train_set, valid_set = records["train"], records["valid"]
+    labels = label_set(train_set)
+    encoded: list[int] = []
+    real_encode = minilm._encode_chunks
+
+    def counting_encode(encoder, chunks, *args):
+        encoded.append(len(chunks))
+        return real_encode(encoder, chunks, *args)
+
+    monkeypatch.setattr(minilm, "_encode_chunks", counting_encode)
+    teacher = {"type": "minilm", "options": {"head": "logreg"}}
+    probs = cross_fitted_probs(
+        teacher, labels, train_set, target_matrix(train_set, labels),
+        [r.plot for r in valid_set], target_matrix(valid_set, labels), folds=3,
+    )  # fmt: skip
+    assert probs.shape == (len(train_set), len(labels))
+    # three folds, but every train and valid plot went through the encoder once (short plots:
+    # one chunk each), thanks to the temporary cache shared by the folds
+    assert sum(encoded) == len({r.plot for r in train_set + valid_set})
+    assert minilm.active_cache_dir() is None  # and the temporary cache is gone afterwards
+
+
+def test_train_cli_keeps_embeddings_in_cache_dir(tiny_corpus: Path, tmp_path: Path) -> None:
+    from moviegenre.cli.main import main
+
+    cache = tmp_path / "cache"
+    assert main(["train", "--data", str(tiny_corpus), "--model-type", "minilm",
+                 "--model-option", "head=logreg", "--out", str(tmp_path / "b"),
+                 "--cache-dir", str(cache)]) == 0  # fmt: skip
+    assert list(cache.rglob("*.npy"))

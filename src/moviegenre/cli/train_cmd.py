@@ -63,6 +63,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--distill-folds", type=int, default=5, metavar="K",
         help="cross-fitting folds: each movie is scored by a teacher trained without it",
     )  # fmt: skip
+    parser.add_argument(
+        "--cache-dir", metavar="DIR",
+        help="keep frozen MiniLM embeddings here between runs (minilm and the distillation "
+        "teacher; default: none kept)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -126,18 +131,26 @@ def model_options(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
+
     from moviegenre.training.train import headline, train
 
-    result = train(
-        args.data,
-        args.model_type,
-        args.out,
-        model_options=model_options(args),
-        threshold_metric=args.threshold_metric,
-        min_genres=0 if args.allow_no_genre else 1,
-        reader_options=reader_options(args),
-        distill=distill_settings(args),
-    )
+    cache: contextlib.AbstractContextManager = contextlib.nullcontext()
+    if args.cache_dir:
+        from moviegenre.models.minilm import embedding_cache
+
+        cache = embedding_cache(args.cache_dir)
+    with cache:
+        result = train(
+            args.data,
+            args.model_type,
+            args.out,
+            model_options=model_options(args),
+            threshold_metric=args.threshold_metric,
+            min_genres=0 if args.allow_no_genre else 1,
+            reader_options=reader_options(args),
+            distill=distill_settings(args),
+        )
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, rank 0 reports (and wrote the bundle)
     summary = {name: headline(m) for name, m in result.metrics.items()}
