@@ -142,7 +142,7 @@ class LSTMGenreModel(GenreModel):
         embed_lr: float = 2e-3,
         weight_decay: float = 0.01,
         batch_size: int = 32,
-        epochs: int = 8,
+        epochs: int = 12,
         patience: int = 2,
         pos_weight_power: float = 0.5,
         pos_weight_max: float = 10.0,

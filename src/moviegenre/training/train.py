@@ -102,13 +102,14 @@ def train(
                 "train_rows": len(train_set),
                 "valid_rows": len(valid_set),
                 "threshold_metric": threshold_metric,
-                "distillation": distilled,
                 "seconds": round(seconds, 1),
                 "machine": f"{platform.machine()}, {platform.python_implementation()} "
                 f"{platform.python_version()}",
             },
             "metrics": {name: headline(m) for name, m in metrics.items()},
         }
+        if distilled is not None:
+            extra["training"]["distillation"] = distilled
         path = save_bundle(model, out, extra=extra)
     return TrainResult(model=model, metrics=metrics, seconds=seconds, path=path)
 
