@@ -78,9 +78,8 @@ def train(
     model.fit([r.plot for r in train_set], targets, valid_plots, valid_targets)
     seconds = time.perf_counter() - started
     model.min_genres = min_genres
-    valid_targets = target_matrix(valid_set, labels)
     model.thresholds = tune_thresholds(
-        model.predict_proba([r.plot for r in valid_set]), valid_targets, threshold_metric
+        model.predict_proba(valid_plots), valid_targets, threshold_metric
     )
     metrics: dict[str, dict[str, Any]] = {}
     for name in ("valid", "test"):
