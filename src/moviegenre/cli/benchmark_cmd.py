@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="data file with train/valid/test splits")
     parser.add_argument(
         "--models", default="tfidf,minilm,ensemble",
-        help="comma-separated model types (default: tfidf,minilm,ensemble)",
+        help="comma-separated model types or variants (lstm-distilled, minilm-finetuned); "
+        "default: tfidf,minilm,ensemble",
     )  # fmt: skip
     parser.add_argument("--out", default="runs/benchmark", help="output directory")
     parser.add_argument(
