@@ -133,13 +133,10 @@ def model_options(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     import contextlib
 
+    from moviegenre.models.minilm import embedding_cache  # imports no ML library itself
     from moviegenre.training.train import headline, train
 
-    cache: contextlib.AbstractContextManager = contextlib.nullcontext()
-    if args.cache_dir:
-        from moviegenre.models.minilm import embedding_cache
-
-        cache = embedding_cache(args.cache_dir)
+    cache = embedding_cache(args.cache_dir) if args.cache_dir else contextlib.nullcontext()
     with cache:
         result = train(
             args.data,

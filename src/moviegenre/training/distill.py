@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import logging
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from moviegenre.data.record import MovieRecord
 from moviegenre.data.split import movie_key
 from moviegenre.errors import MovieGenreError
 from moviegenre.models import model_class
+from moviegenre.models.base import GenreModel
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +97,35 @@ def soft_targets(hard: np.ndarray, teacher_probs: np.ndarray, alpha: float) -> n
     if not 0.0 <= alpha <= 1.0:
         raise MovieGenreError(f"distillation alpha must be between 0 and 1, not {alpha}")
     return (alpha * hard + (1.0 - alpha) * teacher_probs).astype(np.float32)
+
+
+def distilled_targets(
+    model: GenreModel,
+    settings: dict[str, Any],
+    labels: Sequence[str],
+    records: Sequence[MovieRecord],
+    targets: np.ndarray,
+    valid_plots: Sequence[str],
+    valid_targets: np.ndarray,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Soft targets for `model` from train()'s `distill` settings, and what to record about them."""
+    if not model.accepts_soft_targets:
+        raise MovieGenreError(
+            f"model type {model.model_type!r} cannot learn from a teacher's probabilities; "
+            "distillation works with: lstm"
+        )
+    unknown = set(settings) - {"teacher", "alpha", "folds", "seed"}
+    if unknown:
+        raise MovieGenreError(f"unknown distillation setting(s): {', '.join(sorted(unknown))}")
+    teacher = settings.get("teacher") or DEFAULT_TEACHER
+    alpha, folds = float(settings.get("alpha", 0.5)), int(settings.get("folds", 5))
+    seed = int(settings.get("seed", 0))
+    started = time.perf_counter()
+    probs = cross_fitted_probs(
+        teacher, labels, records, targets, valid_plots, valid_targets, folds, seed
+    )
+    record = {"teacher": teacher, "alpha": alpha, "folds": folds, "seed": seed,
+              "teacher_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+    log.info("distillation: teacher %s cross-fitted in %.0f s", teacher["type"],
+             record["teacher_seconds"])  # fmt: skip
+    return soft_targets(targets, probs, alpha), record

@@ -234,9 +234,10 @@ def run_benchmark(
         }
         if name == "ensemble":
             config = json.loads((result.path / "bundle.json").read_text(encoding="utf-8"))["config"]
-            row["members"] = [m["model_type"] for m in config["members"]]
-            if "members" not in (options.get(name) or {}):  # this run's rows, by their names
-                row["members"] = [m for m in order if m != "ensemble"]
+            given = "members" in (options.get(name) or {})
+            # members given as paths are named by type; this run's rows by their row names
+            row["members"] = ([m["model_type"] for m in config["members"]] if given
+                              else [m for m in order if m != "ensemble"])  # fmt: skip
             row["weights"] = config["weights"]
             # members trained earlier in this run: the ensemble's cost includes theirs
             row["own_train_seconds"] = row["train_seconds"]

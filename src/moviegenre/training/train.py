@@ -72,7 +72,9 @@ def train(
     valid_plots, valid_targets = [r.plot for r in valid_set], target_matrix(valid_set, labels)
     distilled = None
     if distill is not None:
-        targets, distilled = _distilled_targets(
+        from moviegenre.training.distill import distilled_targets
+
+        targets, distilled = distilled_targets(
             model, distill, labels, train_set, targets, valid_plots, valid_targets
         )
     model.fit([r.plot for r in train_set], targets, valid_plots, valid_targets)
@@ -111,37 +113,3 @@ def train(
             extra["training"]["distillation"] = distilled
         path = save_bundle(model, out, extra=extra)
     return TrainResult(model=model, metrics=metrics, seconds=seconds, path=path)
-
-
-def _distilled_targets(
-    model: GenreModel,
-    distill: dict[str, Any],
-    labels: list[str],
-    train_set: list[Any],
-    targets: Any,
-    valid_plots: list[str],
-    valid_targets: Any,
-) -> tuple[Any, dict[str, Any]]:
-    """Soft targets for `model` from a cross-fitted teacher, and what to record about them."""
-    from moviegenre.training.distill import DEFAULT_TEACHER, cross_fitted_probs, soft_targets
-
-    if not model.accepts_soft_targets:
-        raise MovieGenreError(
-            f"model type {model.model_type!r} cannot learn from a teacher's probabilities; "
-            "distillation works with: lstm"
-        )
-    unknown = set(distill) - {"teacher", "alpha", "folds", "seed"}
-    if unknown:
-        raise MovieGenreError(f"unknown distillation setting(s): {', '.join(sorted(unknown))}")
-    teacher = distill.get("teacher") or DEFAULT_TEACHER
-    alpha, folds = float(distill.get("alpha", 0.5)), int(distill.get("folds", 5))
-    seed = int(distill.get("seed", 0))
-    started = time.perf_counter()
-    probs = cross_fitted_probs(
-        teacher, labels, train_set, targets, valid_plots, valid_targets, folds, seed
-    )
-    record = {"teacher": teacher, "alpha": alpha, "folds": folds, "seed": seed,
-              "teacher_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
-    log.info("distillation: teacher %s cross-fitted in %.0f s", teacher["type"],
-             record["teacher_seconds"])  # fmt: skip
-    return soft_targets(targets, probs, alpha), record
