@@ -24,8 +24,8 @@ from moviegenre.data.dataset import label_set, split_records, target_matrix
 from moviegenre.data.readers import read_data
 from moviegenre.data.record import MovieRecord
 from moviegenre.evaluation.metrics import compute_metrics
+from moviegenre.files import write_text_atomic
 from moviegenre.models import model_class
-from moviegenre.training.leaderboard import write_text_atomic
 from moviegenre.training.thresholds import decide, tune_thresholds
 
 # the frozen-MiniLM head the benchmark picks on valid (see docs/leaderboard.md)

@@ -36,10 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     from moviegenre.data.dataset import label_set, split_records, target_matrix
     from moviegenre.data.readers import read_data
     from moviegenre.evaluation.metrics import compute_metrics
+    from moviegenre.files import write_text_atomic
     from moviegenre.models.lstm import LSTMGenreModel
     from moviegenre.models.minilm import default_cache_dir, embedding_cache
     from moviegenre.training.distill import DEFAULT_TEACHER, cross_fitted_probs, soft_targets
-    from moviegenre.training.leaderboard import machine_description, write_text_atomic
+    from moviegenre.training.leaderboard import machine_description
     from moviegenre.training.thresholds import decide, tune_thresholds
 
     torch.set_num_threads(1)

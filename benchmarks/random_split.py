@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     results["micro_f1_gap"] = round(gap, 4)
     print(json.dumps(results, indent=2))
     if args.json:
-        from moviegenre.evaluation.report import write_text_atomic
+        from moviegenre.files import write_text_atomic
 
         write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
     return 0

@@ -33,6 +33,8 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from moviegenre.files import atomic_writer, write_text_atomic  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "benchmarks" / ".cache"
 CORPUS = REPO.parent / "shared" / "data" / "tmdb-overviews" / "movies.jsonl"
@@ -293,11 +295,9 @@ def measure_model(
 def make_input(path: Path, plots: list[str], rows: int) -> Path:
     if path.is_file() and sum(1 for _ in open(path, "rb")) == rows:
         return path
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_writer(path) as handle:
         for i in range(rows):
             handle.write(json.dumps({"id": i, "plot": plots[i % len(plots)]}) + "\n")
-    os.replace(tmp, path)
     return path
 
 
@@ -584,7 +584,7 @@ def write_report(results: dict[str, Any], info: dict[str, Any], command: str) ->
             ]
     if results["notes"]:
         lines += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
-    OUT.write_text("\n".join(lines), encoding="utf-8")
+    write_text_atomic(OUT, "\n".join(lines))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -687,9 +687,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         notes.append("--quick run: small samples, numbers are rough")
     write_report(results, info, command)
-    (CACHE / "results.json").write_text(
-        json.dumps(results, indent=2, default=str), encoding="utf-8"
-    )
+    write_text_atomic(CACHE / "results.json", json.dumps(results, indent=2, default=str))
     print(f"wrote {OUT}", file=sys.stderr)
     return 0
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from moviegenre.errors import MovieGenreError
+from moviegenre.files import fsync_directory, replace_directory
 from moviegenre.models.base import GenreModel
 
 FORMAT_NAME = "moviegenre-bundle"
@@ -65,17 +66,6 @@ def read_tensors(
     return tensors
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def save_bundle(
     model: GenreModel, directory: str | Path, extra: dict[str, Any] | None = None
 ) -> Path:
@@ -118,15 +108,8 @@ def save_bundle(
                 os.chmod(path, 0o644)  # some writers create private files; a bundle is shared
                 with open(path, "rb+") as handle:
                     os.fsync(handle.fileno())
-        _fsync_dir(staging)
-        backup = None
-        if target.exists():
-            backup = target.parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, backup)
-        os.replace(staging, target)
-        _fsync_dir(target.parent)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        fsync_directory(staging)
+        replace_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

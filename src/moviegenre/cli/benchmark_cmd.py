@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from typing import Any
 
+from moviegenre.cli.options import parse_key_value
 from moviegenre.errors import MovieGenreError
 
 
@@ -42,17 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def parse_options(items: list[str]) -> dict[str, dict[str, Any]]:
     """["minilm.head=mlp", "tfidf.C=8"] -> {"minilm": {"head": "mlp"}, "tfidf": {"C": 8}}."""
     options: dict[str, dict[str, Any]] = {}
+    form = "MODEL.KEY=VALUE, e.g. minilm.head=mlp"
     for item in items:
-        key, sep, raw = item.partition("=")
+        key, value = parse_key_value(item, "--option", form)
         model, dot, name = key.partition(".")
-        if not sep or not dot or not model or not name:
-            raise MovieGenreError(
-                f"--option {item!r}: expected MODEL.KEY=VALUE, e.g. minilm.head=mlp"
-            )
-        try:
-            value: Any = json.loads(raw)
-        except ValueError:
-            value = raw
+        if not dot or not model or not name:
+            raise MovieGenreError(f"--option {item!r}: expected {form}")
         options.setdefault(model, {})[name] = value
     return options
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from moviegenre.cli.options import add_reader_flags, reader_options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("data", help="inspect, convert and import movie data files")
@@ -20,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inspect = commands.add_parser("inspect", help="count rows, skipped rows, genres, plot lengths")
     inspect.add_argument("path", help="data file (any supported format) or CMU corpus folder")
     inspect.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    _reader_flags(inspect)
+    add_reader_flags(inspect, imdb=True)
     inspect.set_defaults(func=run_inspect)
 
     convert = commands.add_parser(
@@ -28,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     convert.add_argument("input", help="data file (any supported format)")
     convert.add_argument("output", help="file to write; its extension picks the format")
-    _reader_flags(convert)
+    add_reader_flags(convert, imdb=True)
     convert.set_defaults(func=run_convert)
 
     imdb = commands.add_parser(
@@ -49,32 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 0
-
-
-def _reader_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--text-column", help="column holding the plot (default: detected)")
-    parser.add_argument("--genre-column", help="column holding the genres (default: detected)")
-    parser.add_argument(
-        "--include-tv", action="store_true", help="IMDb lists: keep TV series and episodes"
-    )
-    parser.add_argument(
-        "--aliases", metavar="FILE.json", help="extra genre aliases: a JSON object alias -> genre"
-    )
-
-
-def _reader_options(args: argparse.Namespace) -> dict:
-    if getattr(args, "aliases", None):
-        from moviegenre.genres import load_alias_file
-
-        load_alias_file(args.aliases)
-    options: dict = {}
-    if args.text_column:
-        options["text_column"] = args.text_column
-    if args.genre_column:
-        options["genre_column"] = args.genre_column
-    if args.include_tv:
-        options["include_tv"] = True
-    return options
 
 
 def _progress(iterable, path: str):  # noqa: ANN001, ANN202 - a thin tqdm wrapper
@@ -135,7 +111,7 @@ def _length_stats(lengths: list[int]) -> dict:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    summary = inspect_summary(args.path, **_reader_options(args))
+    summary = inspect_summary(args.path, **reader_options(args))
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
         return 0
@@ -176,7 +152,7 @@ def run_convert(args: argparse.Namespace) -> int:
     from moviegenre.data.writers import output_format, write_records
 
     output_format(args.output)  # a bad extension fails before any reading
-    stream = iter_records(args.input, **_reader_options(args))
+    stream = iter_records(args.input, **reader_options(args))
     written = write_records(_progress(stream, args.input), args.output)
     result = stream.result
     reasons = ", ".join(f"{c} {r}" for r, c in result.skip_reasons.most_common())

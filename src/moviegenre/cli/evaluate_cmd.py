@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from moviegenre.cli import options
 from moviegenre.errors import MovieGenreError
 
 SPLITS = ("train", "valid", "test", "all")
@@ -34,14 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--report", metavar="OUT.html", help="also write a self-contained HTML report"
     )
     parser.add_argument("--batch-size", type=int, default=256, help="plots per prediction batch")
-    parser.add_argument("--text-column", help="column holding the plot (default: detected)")
-    parser.add_argument("--genre-column", help="column holding the genres (default: detected)")
+    options.add_reader_flags(parser)
     parser.set_defaults(func=run)
-
-
-def _reader_options(args: argparse.Namespace) -> dict[str, Any]:
-    pairs = (("text_column", args.text_column), ("genre_column", args.genre_column))
-    return {key: value for key, value in pairs if value}
 
 
 def select_split(records: list, split: str) -> list:
@@ -139,11 +134,11 @@ def summary_table(metrics: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from moviegenre.api import load_model
-    from moviegenre.evaluation.report import write_text_atomic
+    from moviegenre.files import write_text_atomic
 
     model = load_model(args.model)
     metrics, targets, probs = evaluate(
-        model, args.data, args.split, args.batch_size, **_reader_options(args)
+        model, args.data, args.split, args.batch_size, **options.reader_options(args)
     )
     metrics["split"] = args.split
     metrics["model"] = str(model.metadata.get("path") or args.model or "default")

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from moviegenre.cli.options import add_reader_flags, parse_key_value, reader_options
 from moviegenre.models import MODEL_TYPES
 
 
@@ -22,8 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--allow-no-genre", action="store_true",
         help="let the model answer no genre (default: the most probable genre is always returned)",
     )  # fmt: skip
-    parser.add_argument("--text-column", help="column holding the plot (default: detected)")
-    parser.add_argument("--genre-column", help="column holding the genres (default: detected)")
+    add_reader_flags(parser)
     neural = parser.add_argument_group("neural model options (lstm, minilm)")
     neural.add_argument("--epochs", type=int, help="maximum number of epochs (early stopping)")
     neural.add_argument("--seed", type=int, help="random seed (reproducible on CPU)")
@@ -90,19 +90,10 @@ def distill_settings(args: argparse.Namespace) -> dict | None:
     return settings
 
 
-def reader_options(args: argparse.Namespace) -> dict:
-    return {
-        k: v
-        for k, v in (("text_column", args.text_column), ("genre_column", args.genre_column))
-        if v
-    }
-
-
 def model_options(args: argparse.Namespace) -> dict:
     """Options for the chosen model type: only the flags given and its constructor accepts."""
     import inspect
 
-    from moviegenre.errors import MovieGenreError
     from moviegenre.models import model_class
 
     given = {
@@ -112,13 +103,8 @@ def model_options(args: argparse.Namespace) -> dict:
     }  # fmt: skip
     options = {k: v for k, v in given.items() if v is not None}
     for item in getattr(args, "model_option", None) or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise MovieGenreError(f"--model-option {item!r}: expected KEY=VALUE")
-        try:
-            options[key.replace("-", "_")] = json.loads(value)
-        except ValueError:
-            options[key.replace("-", "_")] = value
+        key, value = parse_key_value(item, "--model-option")
+        options[key.replace("-", "_")] = value
     if not options:
         return {}
     accepted = inspect.signature(model_class(args.model_type).__init__).parameters

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from moviegenre.data.record import LoadResult, MovieRecord
 from moviegenre.data.tabular import open_text
-from moviegenre.data.writers import atomic_text_writer
+from moviegenre.files import atomic_writer
 from moviegenre.genres import normalize_genres
 
 _YEAR = re.compile(r"\((\d{4}|\?{4})(?:/[IVXLCDM]+)?\)")
@@ -187,7 +187,7 @@ def write_movies_genres(titles: Sequence[ImdbTitle], path: str | Path) -> list[s
     """Write the movies_genres.csv layout: UTF-8, tab-separated, title, plot, one 0/1 column per
     genre (IMDb's names, sorted). Returns the genre columns."""
     columns = sorted({g for t in titles for g in t.genres})
-    with atomic_text_writer(Path(path)) as handle:
+    with atomic_writer(path, newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(["title", "plot", *columns])
         for row in _rows(titles, columns):

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
 
 from moviegenre.data.record import MovieRecord
 from moviegenre.errors import MovieGenreError
+from moviegenre.files import atomic_path, atomic_writer
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
 COLUMNS = ("id", "title", "year", "plot", "genres", "split", "sources", "series")
 # CSV/TSV cells hold lists (genres, sources) as one string joined with this.
 LIST_SEPARATOR = "|"
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path in `path`'s directory, moved onto `path` only when the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_text_writer(path: Path) -> Iterator[IO[str]]:
-    """A UTF-8 text handle whose content replaces `path` only when the block succeeds."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
-        yield handle
 
 
 def output_format(path: str | Path) -> str:
@@ -63,7 +38,7 @@ def write_records(records: Iterable[MovieRecord], path: str | Path) -> int:
     if kind == "parquet":
         return _write_parquet(records, path)
     count = 0
-    with atomic_text_writer(path) as handle:
+    with atomic_writer(path, newline="") as handle:
         if kind == "jsonl":
             for record in records:
                 handle.write(json.dumps(_as_json(record), ensure_ascii=False) + "\n")

@@ -90,6 +90,17 @@ def micro_f1(targets: np.ndarray, decisions: np.ndarray) -> float:
     )
 
 
+def tuned_micro_f1(probs: np.ndarray, targets: np.ndarray) -> float:
+    """Micro-F1 after tuning per-genre thresholds on these very plots (at least one genre each).
+
+    How a candidate is scored on valid data while training (early stopping, ensemble weights,
+    MiniLM head choice): `train()` will tune the final model's thresholds the same way.
+    """
+    from moviegenre.training.thresholds import decide, tune_thresholds
+
+    return micro_f1(targets, decide(probs, tune_thresholds(probs, targets), 1))
+
+
 def bootstrap_micro_f1(
     targets: np.ndarray,
     decisions: np.ndarray,

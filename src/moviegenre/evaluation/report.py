@@ -6,9 +6,6 @@ import base64
 import html
 import io
 import math
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from moviegenre.evaluation.metrics import AVERAGE_NOTES
@@ -40,24 +37,6 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .note { color: #57606a; font-size: .85rem; }
 img { max-width: 100%; height: auto; }
 """
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write `text` to `path` through a temporary file in the same directory and os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _png(figure: Any) -> str:

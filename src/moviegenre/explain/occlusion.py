@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -175,7 +174,7 @@ def benchmark_explain(
 
     Returns median/p95/mean milliseconds; the first call is a warm-up and is not counted.
     """
-    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    from moviegenre.compute import one_thread
 
     plot = SAMPLE_PLOT if plot is None else plot
     if method == "occlusion":
@@ -186,21 +185,13 @@ def benchmark_explain(
         run = lambda: explain_gradients(model, plot)  # noqa: E731
     else:
         raise MovieGenreError(f"method: expected occlusion or gradients, got {method!r}")
-    torch = sys.modules.get("torch")  # only pin torch's threads if the model already uses it
-    old_threads = torch.get_num_threads() if torch is not None else None
     timings = []
-    try:
-        if torch is not None:
-            torch.set_num_threads(1)
-        with threadpool_limits(limits=1):
+    with one_thread():
+        run()
+        for _ in range(max(1, n)):
+            started = time.perf_counter()
             run()
-            for _ in range(max(1, n)):
-                started = time.perf_counter()
-                run()
-                timings.append((time.perf_counter() - started) * 1000.0)
-    finally:
-        if torch is not None and old_threads is not None:
-            torch.set_num_threads(old_threads)
+            timings.append((time.perf_counter() - started) * 1000.0)
     timings.sort()
     return {
         "method": method,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import warnings
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from moviegenre.errors import MovieGenreError
+from moviegenre.files import replace_directory
 
 # Manifest fields the bundle writer fills itself; everything else (fingerprint, training,
 # metrics...) is carried over unchanged when the bundle is re-saved.
@@ -85,10 +85,7 @@ def export_onnx(
                 f"{target}: ONNX export disagrees with PyTorch (max abs diff {diff:.2e} > "
                 f"{tolerance:.0e}); the bundle was left unchanged"
             )
-        backup = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.replace(target, backup)
-        os.replace(candidate, target)
-        shutil.rmtree(backup, ignore_errors=True)
+        replace_directory(candidate, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(target, diff, len(plots))

@@ -113,8 +113,7 @@ class EnsembleGenreModel(GenreModel):
 
     # ----- GenreModel ---------------------------------------------------------------------------
     def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> EnsembleGenreModel:
-        from moviegenre.evaluation.metrics import micro_f1
-        from moviegenre.training.thresholds import decide, tune_thresholds
+        from moviegenre.evaluation.metrics import tuned_micro_f1
 
         self._build_members(plots, targets, valid_plots, valid_targets)
         n = len(self.members)
@@ -128,8 +127,7 @@ class EnsembleGenreModel(GenreModel):
         self.search = []
         for weights in simplex_grid(n, self.step):
             combined = np.tensordot(np.asarray(weights), stacked, axes=1)
-            thresholds = tune_thresholds(combined, valid_targets)
-            score = micro_f1(valid_targets, decide(combined, thresholds, 1))
+            score = tuned_micro_f1(combined, valid_targets)
             self.search.append({"weights": list(weights), "valid_micro_f1": round(score, 4)})
             if score > best_score + 1e-9:  # ties keep the earlier (more even) grid point
                 best_score, best = score, weights

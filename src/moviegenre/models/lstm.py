@@ -234,8 +234,7 @@ class LSTMGenreModel(GenreModel):
     # --- GenreModel ----------------------------------------------------------------------------
 
     def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> LSTMGenreModel:
-        from moviegenre.evaluation.metrics import compute_metrics
-        from moviegenre.training.thresholds import decide, tune_thresholds
+        from moviegenre.evaluation.metrics import tuned_micro_f1
         from moviegenre.training.torch_loop import LoopSettings, fit_loop, seed_everything
 
         targets = np.asarray(targets, dtype=np.float32)
@@ -302,10 +301,7 @@ class LSTMGenreModel(GenreModel):
             valid_y = np.asarray(valid_targets, dtype=np.float32)
 
             def evaluate(module: nn.Module) -> float:
-                probs = self._probs(valid_encoded)
-                thresholds = tune_thresholds(probs, valid_y, "f1")
-                metrics = compute_metrics(valid_y, decide(probs, thresholds, 1), self.labels)
-                return float(metrics["micro_f1"])
+                return tuned_micro_f1(self._probs(valid_encoded), valid_y)
 
         settings = LoopSettings(
             epochs=self.epochs, batch_size=self.batch_size, patience=self.patience,

@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,10 @@ from typing import Any
 import numpy as np
 
 from moviegenre.bundle.bundle import read_tensors, write_tensors
+from moviegenre.compute import resolve_device
 from moviegenre.errors import MovieGenreError
+from moviegenre.evaluation.metrics import tuned_micro_f1
+from moviegenre.files import atomic_path, write_text_atomic
 from moviegenre.models.base import GenreModel
 
 # Set before transformers is imported anywhere through this module: the encoder ships inside a
@@ -239,40 +241,16 @@ class _EmbeddingStore:
     def add(self, keys: list[str], array: np.ndarray) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = hashlib.sha256("".join(keys).encode()).hexdigest()[:24]
-        for suffix, writer in (
-            (".npy", lambda h: np.save(h, array.astype(np.float32))),
-            (".keys.json", lambda h: h.write(json.dumps(keys).encode())),
-        ):
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{name}", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                writer(handle)
-            os.replace(tmp, self.directory / f"{name}{suffix}")
+        # The vectors first: a keys file only ever names a complete .npy file.
+        with atomic_path(self.directory / f"{name}.npy") as tmp, open(tmp, "wb") as handle:
+            np.save(handle, array.astype(np.float32))
+        write_text_atomic(self.directory / f"{name}.keys.json", json.dumps(keys))
         self.vectors.update(zip(keys, array, strict=True))
 
 
 @functools.lru_cache(maxsize=8)
 def _store(root: str, key: str) -> _EmbeddingStore:
     return _EmbeddingStore(Path(root), key)
-
-
-def _micro_f1_tuned(probs: np.ndarray, targets: np.ndarray) -> float:
-    """Valid micro-F1 after per-genre threshold tuning: how `train()` will use the model."""
-    from moviegenre.evaluation.metrics import micro_f1
-    from moviegenre.training.thresholds import decide, tune_thresholds
-
-    thresholds = tune_thresholds(probs, targets)
-    return micro_f1(targets, decide(probs, thresholds, 1))
-
-
-def _resolve_device(device: str) -> str:
-    """ "auto": the GPU when PyTorch sees one, else the CPU."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise MovieGenreError(f"minilm option device={device!r}, but PyTorch sees no CUDA device")
-    return device
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -359,7 +337,7 @@ class MiniLMGenreModel(GenreModel):
                 tokenizer, [plots[i] for i in todo], self.max_length, self.overlap
             )
             flat = [c for per_plot in chunks for c in per_plot]
-            encoder = _frozen_encoder(str(encoder_dir())).to(_resolve_device(self.device))
+            encoder = _frozen_encoder(str(encoder_dir())).to(resolve_device(self.device))
             with torch.inference_mode():
                 vectors = _encode_chunks(encoder, flat, 64, tokenizer.pad_token_id, len(flat) > 256)
                 fresh = _combine(vectors, chunks).numpy().astype(np.float32)
@@ -415,7 +393,7 @@ class MiniLMGenreModel(GenreModel):
                 continue
             net.eval()
             with torch.no_grad():
-                score = _micro_f1_tuned(torch.sigmoid(net(torch.from_numpy(vx))).numpy(), vy)
+                score = tuned_micro_f1(torch.sigmoid(net(torch.from_numpy(vx))).numpy(), vy)
             if score > best + 1e-4:
                 best, best_state, patience = score, copy.deepcopy(net.state_dict()), 0
             else:
@@ -479,7 +457,7 @@ class MiniLMGenreModel(GenreModel):
             if len(candidates) == 1:
                 break
             assert vx is not None and vy is not None
-            score = _micro_f1_tuned(_sigmoid(self._head_logits(vx)), vy)
+            score = tuned_micro_f1(_sigmoid(self._head_logits(vx)), vy)
             log.info("minilm head %s: valid micro-F1 %.4f", name, score)
             if score > best_score:
                 best_score, best = score, (kind, name, weights)
@@ -555,7 +533,7 @@ class MiniLMGenreModel(GenreModel):
             self.weights = {k: v.detach().float().cpu().numpy()
                             for k, v in self._head_arrays(module.head).items()}  # fmt: skip
             probs = self._predict_finetuned(list(valid_plots))
-            return _micro_f1_tuned(probs, np.asarray(valid_targets))
+            return tuned_micro_f1(probs, np.asarray(valid_targets))
 
         settings = LoopSettings(
             epochs=self.epochs or 3, batch_size=self.batch_size or 16, seed=self.seed,

@@ -7,15 +7,16 @@ import json
 import logging
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from moviegenre.compute import one_thread
 from moviegenre.data.dataset import split_records
 from moviegenre.data.readers import read_data
 from moviegenre.errors import MovieGenreError
+from moviegenre.files import write_text_atomic
 from moviegenre.models import MODEL_TYPES
 
 log = logging.getLogger(__name__)
@@ -35,23 +36,6 @@ COLUMNS = (
 )
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file in the same directory and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def machine_description() -> str:
     """CPU model, core count, OS and Python: where the timings were taken."""
     cpu = platform.processor() or platform.machine()
@@ -64,27 +48,6 @@ def machine_description() -> str:
         f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}"
     )
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Pin PyTorch and the BLAS/OpenMP pools to one thread (throughput is per core)."""
-    from threadpoolctl import threadpool_limits
-
-    torch_threads = None
-    try:
-        import torch
-
-        torch_threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-    except ImportError:
-        torch = None  # type: ignore[assignment]
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        if torch is not None and torch_threads is not None:
-            torch.set_num_threads(torch_threads)
 
 
 def measure_throughput(

@@ -38,7 +38,6 @@ import logging
 import math
 import os
 import random
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +47,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from moviegenre.compute import resolve_device
 from moviegenre.errors import MovieGenreError
+from moviegenre.files import atomic_path, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -95,20 +96,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """The device for a name: "auto" is the local GPU if any (under torchrun LOCAL_RANK's)."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise MovieGenreError(f"device {name!r} asked for, but PyTorch sees no CUDA GPU here")
-        if name == "cuda":
-            name = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-    elif name != "cpu":
-        raise MovieGenreError(f"unknown device {name!r}; expected auto, cpu or cuda")
-    return torch.device(name)
 
 
 def distributed_env() -> tuple[int, int]:
@@ -180,19 +167,6 @@ def epoch_batches(
 # Checkpoints (safetensors + JSON, atomic)
 
 
-def _atomic_write_bytes(path: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in module.state_dict().items()}
 
@@ -244,7 +218,8 @@ def save_checkpoint(
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         tensors["rng.cuda"] = torch.cuda.get_rng_state()
     name = f"ckpt-{epoch:04d}.safetensors"
-    _atomic_write_bytes(directory / name, lambda p: save_file(tensors, str(p)))
+    with atomic_path(directory / name) as tmp:
+        save_file(tensors, str(tmp))
     meta = {
         "format": CHECKPOINT_FORMAT,
         "epoch": epoch,
@@ -253,10 +228,7 @@ def save_checkpoint(
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         **info,
     }
-    _atomic_write_bytes(
-        directory / CHECKPOINT_JSON,
-        lambda p: p.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8"),
-    )
+    write_text_atomic(directory / CHECKPOINT_JSON, json.dumps(meta, indent=1) + "\n")
     for old in directory.glob("ckpt-*.safetensors"):
         if old.name != name:
             old.unlink(missing_ok=True)
