@@ -254,7 +254,6 @@ def test_openapi_document_states_the_constraints(client, model):
 
 
 def test_explanation_on_request(client, model):
-    pytest.importorskip("moviegenre.explain.occlusion")
     from moviegenre.text.tokenizer import plot_words
 
     plot = "A ghost haunts the old house, and blood runs."
@@ -269,7 +268,8 @@ def test_explanation_on_request(client, model):
 
 
 def test_long_plot_explanation_says_how_much_was_explained(client):
-    occlusion = pytest.importorskip("moviegenre.explain.occlusion")
+    from moviegenre.explain import occlusion
+
     limit = occlusion.MAX_OCCLUDED_WORDS
     plot = " ".join(["ghost", "love", "city"] * limit)
     body = post(client, {"plot": plot, "explain": True}).get_json()

@@ -84,7 +84,6 @@ def test_injected_script_does_not_run(browser, server):
 
 
 def test_explain_highlights_words(browser, server):
-    pytest.importorskip("moviegenre.explain.occlusion")
     context, page, problems = open_page(browser, server, viewport={"width": 1200, "height": 1100})
     try:
         page.fill("#plot", "A ghost haunts the old house while a couple falls in love.")

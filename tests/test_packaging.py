@@ -36,10 +36,14 @@ def test_wheel_contains_the_default_model(tmp_path):
     )  # fmt: skip
     wheel = next(tmp_path.glob("moviegenre-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    bundle_files = {p.name for p in default_model_path().iterdir() if p.is_file()}
-    assert {"bundle.json", "MODEL_CARD.md"} <= bundle_files
-    for name in bundle_files:
-        assert f"moviegenre/default_model/{name}" in names
+    root = default_model_path()
+    listed = set(json.loads((root / "bundle.json").read_text())["files"])
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    # every file the manifest lists (members/* included) plus the manifest itself
+    assert listed | {"bundle.json"} == on_disk
+    assert any(name.startswith("members/") for name in listed)
+    missing = sorted(n for n in on_disk if f"moviegenre/default_model/{n}" not in names)
+    assert not missing, f"the wheel lacks {missing}"
     assert (
         "moviegenre/serving/templates/index.html" in names
         or not (REPO / "src/moviegenre/serving/templates/index.html").exists()

@@ -1,4 +1,4 @@
-"""`moviegenre predict`: one plot, and whole files (CSV, TSV, JSON Lines, Parquet) streamed."""
+"""`moviegenre predict`: one plot, and whole files (any format the data readers read) streamed."""
 
 from __future__ import annotations
 
@@ -148,34 +148,50 @@ def test_failed_run_leaves_no_partial_output(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "plots.jsonl"]
 
 
-def test_bad_json_line_gets_an_error_line(tfidf_bundle: Path, tmp_path: Path) -> None:
+def test_damaged_lines_skipped_and_counted_like_data_inspect(
+    tfidf_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from moviegenre.cli.data_cmd import inspect_summary
+
     source = tmp_path / "plots.jsonl"
-    source.write_text('{"plot": "a ghost"}\n{not json\n[1, 2]\n{"plot": 42}\n', encoding="utf-8")
+    source.write_text(
+        '{"id": 1, "plot": "a ghost"}\n{not json\n[1, 2]\n{"id": 4, "plot": ""}\n'
+        '{"id": 5, "plot": "a wedding"}\n',
+        encoding="utf-8",
+    )
     out = tmp_path / "out.jsonl"
     assert main(["predict", "--model", str(tfidf_bundle), "--input", str(source),
                  "--output", str(out), "--quiet"]) == 0  # fmt: skip
     lines = _read_output(out)
-    assert len(lines) == 4 and lines[0]["genres"]
-    assert ["error" in line for line in lines] == [False, True, True, True]
-    assert all(line["genres"] == [] for line in lines[1:])
+    inspected = inspect_summary(str(source))
+    assert len(lines) == inspected["rows"] == 3
+    assert [line["id"] for line in lines] == ["1", "4", "5"]
+    assert ["error" in line for line in lines] == [False, True, False]
+    assert lines[0]["genres"] and lines[1]["genres"] == [] and "plot" in lines[1]["error"]
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [
+        f"wrote 3 lines to {out}: 2 predicted, 1 without a plot (an error line each), "
+        "2 damaged rows skipped (1 invalid JSON, 1 line is not a JSON object)"
+    ]
+    assert inspected["skip_reasons"] == {"invalid JSON": 1, "line is not a JSON object": 1}
 
 
 @pytest.mark.parametrize(
     ("content", "name", "message"),
     [
         (None, "missing.csv", "no such file"),
-        ("id,genre\n1,Drama\n", "plots.csv", "no plot column"),
-        ("plot\nsomething\n", "plots.xlsx", "unknown input format"),
+        ("id,genre\n1,Drama\n", "plots.csv", "no text column"),
+        (b"PK\x03\x04" + bytes(range(256)) * 4, "plots.xlsx", "binary file"),
         ("", "plots.csv", "empty"),
     ],
 )
 def test_bad_input_is_a_one_line_error(
     tfidf_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
-    content: str | None, name: str, message: str,
+    content: str | bytes | None, name: str, message: str,
 ) -> None:  # fmt: skip
     source = tmp_path / name
     if content is not None:
-        source.write_text(content, encoding="utf-8")
+        source.write_bytes(content.encode() if isinstance(content, str) else content)
     out = tmp_path / "out.jsonl"
     code = main(["predict", "--model", str(tfidf_bundle), "--input", str(source),
                  "--output", str(out), "--quiet"])  # fmt: skip
@@ -189,7 +205,7 @@ def test_missing_text_column_named(tfidf_bundle: Path, tmp_path: Path, capsys) -
     source = _write(tmp_path / "plots.csv", ROWS)
     code = main(["predict", "--model", str(tfidf_bundle), "--input", str(source), "--output",
                  str(tmp_path / "o.jsonl"), "--text-column", "synopsis"])  # fmt: skip
-    assert code == 2 and "no column 'synopsis'" in capsys.readouterr().err
+    assert code == 2 and "no text column named 'synopsis'" in capsys.readouterr().err
 
 
 def test_usage_errors(tfidf_bundle: Path, tmp_path: Path, capsys) -> None:
@@ -234,10 +250,10 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path, suffix: str) -> None
         source = _write(tmp_path / f"in{rows}{suffix}", plots)
         out = tmp_path / f"out{rows}.jsonl"
         tracemalloc.start()
-        count = predict_file(source, out, model=_ConstantModel(), batch_size=256, progress=False)
+        result = predict_file(source, out, model=_ConstantModel(), batch_size=256, progress=False)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
-        assert count == rows and out.read_bytes().count(b"\n") == rows
+        assert result.lines == result.predicted == rows and out.read_bytes().count(b"\n") == rows
     # 20x the rows, (nearly) the same peak: nothing is kept per row
     assert peaks[1] < 1.5 * peaks[0] + (1 << 20), peaks
 
@@ -258,3 +274,86 @@ def test_bounded_dispatch_waits_for_results() -> None:
     slots.release()
     thread.join(2)
     assert pulled == [[1], [2], [3], [4]]
+
+
+def _predict_and_inspect(bundle: Path, source: Path, out: Path, capsys) -> tuple[list, dict, str]:
+    """predict --input on `source` (quiet), the output lines, data inspect's counts, stderr."""
+    from moviegenre.cli.data_cmd import inspect_summary
+
+    capsys.readouterr()
+    assert main(["predict", "--model", str(bundle), "--input", str(source),
+                 "--output", str(out), "--quiet"]) == 0  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    return _read_output(out), inspect_summary(str(source)), err
+
+
+def test_gzipped_latin1_semicolon_file_read_like_data_inspect(
+    tfidf_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import gzip
+
+    # ; delimited, Latin-1, gzipped, with a shifted row (year column holds text), a row with too
+    # many fields and one without a plot: the same reader stack as `train` and `data inspect`.
+    text = (
+        "Release_Date;Title;Overview;Genre\n"
+        "2001-05-01;Café des fantômes;A haunted house, a ghost and blood everywhere.;Horror\n"
+        "2003-02-02;Wedding Bells;Love, a kiss and a wedding.;Romance, Comedy\n"
+        "not a date;Shifted;This row slid one column to the right;Drama\n"
+        "2004-01-01;Empty;;Drama\n"
+        "2005-01-01;Too many;a plot;Drama;extra;fields\n"
+        "2006-03-03;Laughs;A wacky prank makes the whole town laugh.;Comedy\n"
+    )
+    source = tmp_path / "movies.csv.gz"
+    source.write_bytes(gzip.compress(text.encode("latin-1")))
+    lines, inspected, err = _predict_and_inspect(tfidf_bundle, source, tmp_path / "o.jsonl", capsys)
+    assert inspected["format"] == "delimited" and inspected["skipped"] == 2
+    assert len(lines) == inspected["rows"] == 4
+    assert [line["title"] for line in lines] == [
+        "Café des fantômes", "Wedding Bells", "Empty", "Laughs"
+    ]  # fmt: skip
+    assert [("error" in line) for line in lines] == [False, False, True, False]
+    model = load_model(tfidf_bundle)
+    expected = predict("A haunted house, a ghost and blood everywhere.", model).to_dict()
+    assert {k: lines[0][k] for k in expected} == expected
+    reasons = ", ".join(f"{n} {r}" for r, n in inspected["skip_reasons"].items())
+    assert err == (
+        f"wrote 4 lines to {tmp_path / 'o.jsonl'}: 3 predicted, 1 without a plot "
+        f"(an error line each), 2 damaged rows skipped ({reasons})"
+    )
+
+
+def test_summary_printed_for_stdout_output(tfidf_bundle: Path, tmp_path: Path, capsys) -> None:
+    source = _write(tmp_path / "plots.csv", ROWS)
+    assert main(["predict", "--model", str(tfidf_bundle), "--input", str(source),
+                 "--output", "-", "--quiet"]) == 0  # fmt: skip
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == len(ROWS)
+    assert captured.err.strip() == (
+        "wrote 5 lines to stdout: 4 predicted, 1 without a plot (an error line each), "
+        "0 damaged rows skipped"
+    )
+
+
+@pytest.mark.parametrize("name", ["mymoviedb.csv", "tmdb_5000_movies.csv"])
+def test_shared_raw_files_one_line_per_row_read(
+    tfidf_bundle: Path, raw_dir: Path, tmp_path: Path, capsys, name: str
+) -> None:
+    import gzip
+    import shutil
+
+    source = raw_dir / name
+    if name == "tmdb_5000_movies.csv":  # the same file gzipped: read through the same stack
+        gzipped = tmp_path / (name + ".gz")
+        with open(source, "rb") as plain, gzip.open(gzipped, "wb") as packed:
+            shutil.copyfileobj(plain, packed)
+        source = gzipped
+    lines, inspected, err = _predict_and_inspect(tfidf_bundle, source, tmp_path / "o.jsonl", capsys)
+    assert len(lines) == inspected["rows"]
+    assert (
+        sum("error" not in line for line in lines) == inspected["rows"] - inspected["without_plot"]
+    )
+    assert all(line["scores"] for line in lines if "error" not in line)
+    assert f"{inspected['skipped']} damaged rows skipped" in err
+    if name == "mymoviedb.csv":
+        assert inspected["skipped"] == 213
+        assert all(f"{n} {reason}" in err for reason, n in inspected["skip_reasons"].items())

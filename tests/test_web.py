@@ -134,7 +134,6 @@ def test_highlight_keeps_text_and_marks_words():
 
 
 def test_explain_checkbox_renders_highlights_without_javascript(client):
-    pytest.importorskip("moviegenre.explain.occlusion")
     html = client.post("/", data={"plot": "A ghost haunts the house.", "explain": "on"}).get_data(
         as_text=True
     )

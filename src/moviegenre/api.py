@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, overload
-
-import numpy as np
+from typing import overload
 
 from moviegenre.models.base import GenreModel
-from moviegenre.text.tokenizer import count_words
-from moviegenre.training.thresholds import decide
+from moviegenre.prediction import Prediction, to_predictions
 
-
-@dataclass(frozen=True)
-class Prediction:
-    """One plot's predicted genres, every genre's probability, and whether the plot was cut."""
-
-    genres: list[str]
-    scores: dict[str, float]
-    truncated: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"genres": self.genres, "scores": self.scores, "truncated": self.truncated}
+__all__ = ["Prediction", "load_model", "predict", "to_predictions"]
 
 
 @lru_cache(maxsize=1)
@@ -41,20 +27,6 @@ def load_model(path: str | Path | None = None, runtime: str = "auto") -> GenreMo
     if path is None and runtime == "auto":
         return _default_model()
     return load_bundle(path, runtime=runtime)
-
-
-def to_predictions(model: GenreModel, plots: Sequence[str], probs: np.ndarray) -> list[Prediction]:
-    """Package a model's probabilities for `plots` as Prediction objects, in input order."""
-    decisions = decide(probs, model.thresholds, model.min_genres)
-    limit = model.max_words
-    results = []
-    for plot, row, chosen in zip(plots, probs, decisions, strict=True):
-        order = np.argsort(-row)
-        genres = [model.labels[i] for i in order if chosen[i]]
-        scores = {model.labels[i]: round(float(row[i]), 4) for i in range(len(model.labels))}
-        truncated = limit is not None and count_words(plot) > limit
-        results.append(Prediction(genres=genres, scores=scores, truncated=truncated))
-    return results
 
 
 @overload

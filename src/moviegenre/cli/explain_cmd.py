@@ -75,8 +75,9 @@ def _explain(model, plot: str, method: str, genres: list[str] | None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from moviegenre.api import load_model, to_predictions
+    from moviegenre.api import load_model
     from moviegenre.explain.occlusion import top_words
+    from moviegenre.prediction import to_predictions
 
     if args.top < 1:
         raise MovieGenreError(f"--top: expected a positive number, got {args.top}")

@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--onnx", action="store_true", help="export to ONNX (the only target)")
     parser.add_argument(
         "--check-data", metavar="FILE",
-        help="also compare on the plots of this file (any format predict --input reads)",
+        help="also compare on the plots of this file (any format the data readers read)",
     )  # fmt: skip
     parser.add_argument(
         "--check-rows", type=int, default=1000, metavar="N",
@@ -31,14 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _plots(path: str, limit: int) -> list[str]:
-    from moviegenre.inference.batch import InputFile
+    from moviegenre.data.readers import iter_records
 
     plots = []
-    for row in InputFile(path).rows():
+    for record in iter_records(path):
         if len(plots) >= limit:
             break
-        if row.text is not None:
-            plots.append(row.text)
+        if record.plot:
+            plots.append(record.plot)
     return plots
 
 

@@ -14,9 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "predict",
         help="predict the genres of a plot, or of every row of a file",
         description=(
-            "Predict genres for one plot (TEXT, or - to read it from stdin), or stream a CSV, "
-            "TSV, JSON Lines or Parquet file (--input) to a JSON Lines file (--output), one line "
-            "per input row, in input order."
+            "Predict genres for one plot (TEXT, or - to read it from stdin), or stream a data "
+            "file (--input: any format `moviegenre data inspect` reads, gzipped or not) to a JSON "
+            "Lines file (--output), one line per row read, in input order. Damaged rows are "
+            "skipped and counted in the summary printed at the end."
         ),
     )
     parser.add_argument("text", nargs="?", metavar="TEXT", help="the plot summary ('-': stdin)")
@@ -26,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="auto: ONNX Runtime when the bundle has an export (default)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--input", metavar="FILE", help="file of plots (.csv .tsv .jsonl .parquet)")
+    parser.add_argument(
+        "--input", metavar="FILE", help="file of plots (CSV/TSV, JSON Lines, Parquet; .gz too)"
+    )
     parser.add_argument("--text-column", metavar="COL", help="column holding the plot (detected)")
     parser.add_argument("--output", metavar="OUT", help="JSON Lines file to write ('-': stdout)")
     parser.add_argument(
@@ -35,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=512, metavar="B", help="rows per chunk (default 512)"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (the summary line is still printed)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -60,13 +65,13 @@ def run(args: argparse.Namespace) -> int:
             raise MovieGenreError("--input needs --output OUT.jsonl (or --output - for stdout)")
         from moviegenre.inference.batch import predict_file
 
-        count = predict_file(
+        result = predict_file(
             args.input, args.output, args.model, runtime=args.runtime,
             text_column=args.text_column, workers=args.workers, batch_size=args.batch_size,
             progress=not args.quiet,
         )  # fmt: skip
-        if args.output != "-":
-            print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
+        # Printed even with --quiet: the skipped rows are not in the output, so say so.
+        print(result.summary(), file=sys.stderr)
         return 0
     if args.text is None:
         raise MovieGenreError('give a plot: moviegenre predict "TEXT" (or --input FILE)')

@@ -12,7 +12,7 @@ from moviegenre.errors import MovieGenreError
 from moviegenre.genres import TMDB_GENRE_IDS, is_genre_name, normalize_genres
 
 # Column names we recognise, compared after lower-casing and dropping spaces, '_', '-' and '/'.
-TEXT_NAMES = ("plot", "overview", "description", "summary", "plotsummary", "synopsis")
+TEXT_NAMES = ("plot", "overview", "description", "summary", "plotsummary", "synopsis", "text")
 GENRE_NAMES = ("genres", "genre", "genreids", "genrenames", "genrelist")
 TITLE_NAMES = ("title", "name", "movietitle", "primarytitle", "originaltitle")
 YEAR_NAMES = ("year", "releaseyear", "releasedate", "released", "date", "startyear")

@@ -30,6 +30,8 @@ SAMPLE_ROWS = 50
 # Raised from csv's 128 KiB default so long plots parse; a runaway quoted field beyond this
 # is reported as broken quoting instead of eating the whole file.
 FIELD_LIMIT = 16 * 1024 * 1024
+# Parquet rows decoded to Python at once: the reader's peak memory, whatever the file's size.
+PARQUET_BATCH = 1024
 
 SKIP_FIELDS = "wrong number of fields"
 SKIP_QUOTING = "broken quoting"
@@ -403,7 +405,7 @@ def iter_parquet(
     try:
         parquet = pq.ParquetFile(path)
         header = parquet.schema_arrow.names
-        batches = parquet.iter_batches(batch_size=4096)
+        batches = parquet.iter_batches(batch_size=PARQUET_BATCH)
         first = next(batches, None)
         first_rows = first.to_pylist() if first is not None else []
     except (pa.ArrowException, OSError, ValueError) as exc:

@@ -81,7 +81,7 @@ class ModelService:
 
     def predict(self, plots: list[str]) -> list[dict[str, Any]]:
         """Genres, scores and truncation per plot, in input order."""
-        from moviegenre.api import to_predictions
+        from moviegenre.prediction import to_predictions
 
         probs = self.model.predict_proba(plots)
         return [p.to_dict() for p in to_predictions(self.model, plots, probs)]
