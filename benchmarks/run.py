@@ -630,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tfidf_path = tfidf_bundle(notes)
     if tfidf_path is not None:
         tfidf = load_bundle(tfidf_path)
-        results["models"]["TF-IDF + logistic regression"] = measure_model(
+        results["models"]["TF-IDF + linear SVM"] = measure_model(
             "tfidf", tfidf.predict_proba, plots, args.quick
         )
     encoder = minilm_encoder(notes)
