@@ -23,10 +23,9 @@ from typing import Any
 from moviegenre.data.dataset import label_set, split_records, target_matrix
 from moviegenre.data.readers import read_data
 from moviegenre.data.record import MovieRecord
-from moviegenre.evaluation.metrics import compute_metrics
 from moviegenre.files import write_text_atomic
 from moviegenre.models import model_class
-from moviegenre.training.thresholds import decide, tune_thresholds
+from moviegenre.training.train import tune_and_score
 
 # the frozen-MiniLM head the benchmark picks on valid (see docs/leaderboard.md)
 DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {"minilm": {"head": "mlp"}}
@@ -44,16 +43,15 @@ def fit_and_score(
     model = model_class(model_type)(labels, **options)
     model.fit([r.plot for r in train], target_matrix(train, labels),
               [r.plot for r in valid], target_matrix(valid, labels))  # fmt: skip
-    thresholds = tune_thresholds(
-        model.predict_proba([r.plot for r in valid]), target_matrix(valid, labels)
-    )
+    sets = {
+        name: ([r.plot for r in rows], target_matrix(rows, labels)) for name, rows in tests.items()
+    }
+    metrics = tune_and_score(model, [r.plot for r in valid], target_matrix(valid, labels), sets)
     scores = {}
     for name, records in tests.items():
-        probs = model.predict_proba([r.plot for r in records])
-        metrics = compute_metrics(
-            target_matrix(records, labels), decide(probs, thresholds, 1), labels
-        )
-        scores[name] = {k: round(metrics[k], 4) for k in ("micro_f1", "macro_f1", "samples_f1")}
+        scores[name] = {
+            k: round(metrics[name][k], 4) for k in ("micro_f1", "macro_f1", "samples_f1")
+        }
         scores[name]["rows"] = len(records)
     return scores
 

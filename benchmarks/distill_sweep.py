@@ -35,13 +35,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from moviegenre.data.dataset import label_set, split_records, target_matrix
     from moviegenre.data.readers import read_data
-    from moviegenre.evaluation.metrics import compute_metrics
     from moviegenre.files import write_text_atomic
     from moviegenre.models.lstm import LSTMGenreModel
     from moviegenre.models.minilm import default_cache_dir, embedding_cache
     from moviegenre.training.distill import DEFAULT_TEACHER, cross_fitted_probs, soft_targets
     from moviegenre.training.leaderboard import machine_description
-    from moviegenre.training.thresholds import decide, tune_thresholds
+    from moviegenre.training.train import tune_and_score
 
     torch.set_num_threads(1)
     splits = split_records(read_data(args.data).usable())
@@ -74,13 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             model.fit([r.plot for r in train], soft_targets(hard, teacher, alpha),
                       valid_plots, valid_y)  # fmt: skip
             seconds = time.perf_counter() - started
-            thresholds = tune_thresholds(model.predict_proba(valid_plots), valid_y)
-            scores = {}
-            for name, plots, y in (("valid", valid_plots, valid_y), ("test", test_plots, test_y)):
-                metrics = compute_metrics(y, decide(model.predict_proba(plots), thresholds, 1),
-                                          labels)  # fmt: skip
-                scores[name] = {k: round(metrics[k], 4)
-                                for k in ("micro_f1", "macro_f1", "samples_f1")}  # fmt: skip
+            metrics = tune_and_score(model, valid_plots, valid_y, {"test": (test_plots, test_y)})
+            scores = {name: {k: round(metrics[name][k], 4)
+                             for k in ("micro_f1", "macro_f1", "samples_f1")}
+                      for name in ("valid", "test")}  # fmt: skip
             row = {"alpha": alpha, "seed": seed, "seconds": round(seconds, 1),
                    "best_epoch": model.training_info.get("best_epoch"), **scores}  # fmt: skip
             print(json.dumps(row), file=sys.stderr, flush=True)

@@ -26,9 +26,8 @@ from moviegenre.data.dataset import label_set, target_matrix
 from moviegenre.data.readers import read_data
 from moviegenre.data.record import MovieRecord
 from moviegenre.data.split import SPLIT_FRACTIONS, assign_splits, movie_key
-from moviegenre.evaluation.metrics import compute_metrics
 from moviegenre.models.tfidf import TfidfGenreModel
-from moviegenre.training.thresholds import decide, tune_thresholds
+from moviegenre.training.train import tune_and_score
 
 RAW_FILES = (
     "tmdb_5000_movies.csv",
@@ -113,9 +112,8 @@ def score(records: list[MovieRecord], model_options: dict) -> dict[str, float]:
     started = time.perf_counter()
     model = TfidfGenreModel(labels, **model_options)
     model.fit(plots["train"], targets["train"], plots["valid"], targets["valid"])
-    thresholds = tune_thresholds(model.predict_proba(plots["valid"]), targets["valid"])
-    decisions = decide(model.predict_proba(plots["test"]), thresholds)
-    metrics = compute_metrics(targets["test"], decisions, labels)
+    tests = {"test": (plots["test"], targets["test"])}
+    metrics = tune_and_score(model, plots["valid"], targets["valid"], tests)["test"]
     return {
         "rows": {name: len(rows) for name, rows in sorted(splits.items())},
         "labels": len(labels),
