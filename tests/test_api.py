@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from moviegenre.api import load_model, predict
-from moviegenre.serving.app import MAX_BATCH, SECURITY_HEADERS, create_app
+from moviegenre.serving.app import SECURITY_HEADERS, create_app
+from moviegenre.serving.service import MAX_BATCH
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,7 @@ def test_torchrun_two_cpu_processes(tmp_path: Path, tiny_corpus: Path) -> None:
 
 
 def test_ranks_see_disjoint_shards_covering_the_training_set() -> None:
-    from moviegenre.training.torch_loop import epoch_batches
+    from moviegenre.models.torch_loop import epoch_batches
 
     lengths = [(i * 37) % 101 for i in range(103)]
     shards = [

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from moviegenre.bundle import load_bundle
+from moviegenre.bundle.bundle import member_directories
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.ensemble import EnsembleGenreModel, simplex_grid
 from moviegenre.training.train import train
@@ -67,15 +68,18 @@ def test_fixed_weights_mix_members(ensemble) -> None:
 
 
 def test_member_missing_a_genre_is_refused(tfidf_bundle: Path) -> None:
-    model = EnsembleGenreModel(["Horror", "Western"], members=[str(tfidf_bundle)])
+    model = EnsembleGenreModel(["Horror", "Western"], members=[load_bundle(tfidf_bundle)])
     with pytest.raises(MovieGenreError, match="Western"):
         model.fit(PLOTS, np.zeros((3, 2), dtype=np.float32))
 
 
 def test_member_paths_must_stay_inside_the_bundle(tmp_path: Path) -> None:
-    config = {"members": [{"path": "../elsewhere", "model_type": "tfidf"}], "weights": [1.0]}
-    with pytest.raises(MovieGenreError, match="leaves the bundle"):
-        EnsembleGenreModel.load_files(tmp_path, config, ["Horror", "Comedy"])
+    for path in ("../elsewhere", "/etc", ""):
+        config = {"members": [{"path": path, "model_type": "tfidf"}], "weights": [1.0]}
+        with pytest.raises(MovieGenreError, match="leaves the bundle"):
+            member_directories(tmp_path, config)
+    config = {"members": [{"path": "members/0", "model_type": "tfidf"}], "weights": [1.0]}
+    assert member_directories(tmp_path, config) == [tmp_path / "members" / "0"]
     with pytest.raises(MovieGenreError, match="sum to 1"):
         EnsembleGenreModel.load_files(
             tmp_path, {"members": [{"path": "members/0"}], "weights": [0.5]}, ["Horror", "Comedy"]

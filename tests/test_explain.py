@@ -13,13 +13,9 @@ import pytest
 from moviegenre.api import load_model
 from moviegenre.cli.main import main
 from moviegenre.errors import MovieGenreError
-from moviegenre.explain.occlusion import (
-    SAMPLE_PLOT,
-    benchmark_explain,
-    explain,
-    remove_words,
-    top_words,
-)
+from moviegenre.explain.core import SAMPLE_PLOT, top_words
+from moviegenre.explain.methods import benchmark_explain
+from moviegenre.explain.occlusion import explain, remove_words
 from moviegenre.models.base import GenreModel
 from moviegenre.text.tokenizer import plot_words
 

@@ -16,7 +16,7 @@ from moviegenre.cli.main import main  # noqa: E402
 from moviegenre.errors import MovieGenreError  # noqa: E402
 from moviegenre.explain.gradients import explain_gradients, supports_gradients  # noqa: E402
 from moviegenre.explain.occlusion import explain  # noqa: E402
-from moviegenre.models.base import GenreModel  # noqa: E402
+from moviegenre.models.base import Predictor, TokenGradients  # noqa: E402
 from moviegenre.text.tokenizer import PAD, UNK, Vocabulary, plot_words  # noqa: E402
 
 LABELS = ["Horror", "Romance"]
@@ -42,30 +42,21 @@ class BagNet(nn.Module):
         return self.out((self.embedding(ids) * mask.unsqueeze(-1)).sum(dim=1))
 
 
-class BagModel(GenreModel):
-    """The duck-typed interface `explain_gradients` documents: net, vocab, max_len."""
-
-    model_type = "bag"
+class BagModel(Predictor, TokenGradients):
+    """A predictor declaring the capability `explain_gradients` needs: net, embedding, vocab."""
 
     def __init__(self, max_len: int = 100) -> None:
         super().__init__(LABELS)
         self.net, self.vocab, self.max_len = BagNet(), Vocabulary(TOKENS), max_len
 
-    def fit(self, plots, targets, valid_plots=None, valid_targets=None):
-        return self
+    def gradient_parts(self):
+        return self.net, self.net.embedding, self.vocab, self.max_len
 
     def predict_proba(self, plots):
         ids, mask = self.vocab.encode_batch(plots, self.max_len)
         with torch.no_grad():
             logits = self.net(torch.from_numpy(ids), torch.from_numpy(mask))
         return torch.sigmoid(logits).numpy()
-
-    def save_files(self, directory):
-        return {}
-
-    @classmethod
-    def load_files(cls, directory, config, labels):
-        return cls()
 
 
 def test_linear_net_attributions_are_exact() -> None:

@@ -12,7 +12,7 @@ from moviegenre.bundle import load_bundle
 from moviegenre.errors import MovieGenreError
 from moviegenre.genres import normalize_genre, normalize_genres
 from moviegenre.text.tokenizer import Vocabulary, plot_words, tokenize
-from moviegenre.training.thresholds import decide, tune_thresholds
+from moviegenre.thresholds import decide, tune_thresholds
 
 
 def test_decide_always_returns_at_least_one_genre_unless_allowed_none():

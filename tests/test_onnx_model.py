@@ -28,7 +28,7 @@ def test_onnx_predictions_match_pytorch(lstm_onnx_bundle: Path, tiny_corpus: Pat
     native = load_bundle(lstm_onnx_bundle, runtime="native")
     assert type(onnx_model).__name__ == "OnnxGenreModel"
     assert type(native).__name__ == "LSTMGenreModel"
-    assert onnx_model.display_type == "lstm"
+    assert onnx_model.kind == "lstm"
     plots = _plots(tiny_corpus) + EDGE_PLOTS
     a, b = onnx_model.predict_proba(plots), native.predict_proba(plots)
     assert a.shape == (len(plots), len(onnx_model.labels)) and a.dtype == np.float32
@@ -51,12 +51,18 @@ def test_length_sorted_batches_keep_input_order(lstm_onnx_bundle: Path, tiny_cor
     assert model.predict_proba([]).shape == (0, len(model.labels))
 
 
-def test_onnx_model_is_inference_only(lstm_onnx_bundle: Path, tmp_path: Path) -> None:
+def test_onnx_model_is_only_a_predictor(lstm_onnx_bundle: Path, tmp_path: Path) -> None:
+    from moviegenre.bundle import save_bundle
+    from moviegenre.models import MODEL_TYPES
+    from moviegenre.models.base import GenreModel, Predictor
+
     model = load_bundle(lstm_onnx_bundle)
-    with pytest.raises(MovieGenreError, match="inference-only"):
-        model.fit(["a plot"], np.zeros((1, len(model.labels))))
-    with pytest.raises(MovieGenreError):
-        model.save_files(tmp_path)
+    assert isinstance(model, Predictor) and not isinstance(model, GenreModel)
+    assert not hasattr(model, "fit") and not hasattr(model, "save_files")
+    assert "onnx" not in MODEL_TYPES  # not a model type one could train
+    with pytest.raises(MovieGenreError, match="only predicts"):
+        save_bundle(model, tmp_path / "again")  # type: ignore[arg-type]
+    assert not (tmp_path / "again").exists()
 
 
 def test_thread_count_comes_from_the_environment(
@@ -152,7 +158,7 @@ def test_wordpiece_tokenizer_bundles(tmp_path: Path) -> None:
 
     path, net, tok = _wordpiece_bundle(tmp_path)
     model = load_bundle(path)
-    assert model.display_type == "minilm" and model.max_words == 8
+    assert model.kind == "minilm" and model.max_words == 8
     plots = ["The ghost house", "love love alien", "a " * 20 + "ghost", ""]
     got = model.predict_proba(plots)
     for plot, row in zip(plots, got, strict=True):

@@ -36,7 +36,7 @@ WORKER = textwrap.dedent(
     import torch
     torch.set_num_threads(1)
     from safetensors.torch import save_file
-    import moviegenre.training.torch_loop as loop
+    import moviegenre.models.torch_loop as loop
     from moviegenre.training.train import train
 
     data, options, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]

@@ -2,6 +2,6 @@
 
 from moviegenre.api import Prediction, load_model, predict
 from moviegenre.errors import MovieGenreError
+from moviegenre.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["MovieGenreError", "Prediction", "load_model", "predict", "__version__"]

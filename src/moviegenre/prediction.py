@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from moviegenre.text.tokenizer import count_words
-from moviegenre.training.thresholds import decide
+from moviegenre.thresholds import decide
 
 
 class Decider(Protocol):

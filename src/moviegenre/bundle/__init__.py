@@ -4,16 +4,12 @@ from moviegenre.bundle.bundle import (
     FORMAT_VERSION,
     default_model_path,
     load_bundle,
-    read_tensors,
     save_bundle,
-    write_tensors,
 )
 
 __all__ = [
     "FORMAT_VERSION",
     "default_model_path",
     "load_bundle",
-    "read_tensors",
     "save_bundle",
-    "write_tensors",
 ]

@@ -15,11 +15,13 @@ import numpy as np
 
 from moviegenre.errors import MovieGenreError
 from moviegenre.files import fsync_directory, replace_directory
-from moviegenre.models.base import GenreModel
+from moviegenre.models.base import Composite, GenreModel, Predictor
+from moviegenre.version import __version__
 
 FORMAT_NAME = "moviegenre-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
+MEMBERS = "members"  # where a composite bundle keeps its members, one bundle each
 # Files that could run code when loaded by some library; a bundle that holds one is refused.
 UNSAFE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".pt", ".pth", ".bin", ".h5", ".npz")
 
@@ -37,33 +39,33 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_tensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
-    """Write NumPy arrays as a safetensors file."""
-    from safetensors.numpy import save_file
+def _write_model(model: GenreModel, staging: Path) -> dict[str, Any]:
+    """The model's files in `staging` and its config: hyper-parameters, then its learned state.
 
-    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path))
-
-
-def read_tensors(
-    path: Path, expected: dict[str, tuple[int, ...]] | None = None
-) -> dict[str, np.ndarray]:
-    """Read a safetensors file, checking names and shapes against `expected` when given."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    try:
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise MovieGenreError(f"{path}: corrupted weights file ({exc})") from exc
-    for name, shape in (expected or {}).items():
-        if name not in tensors:
-            raise MovieGenreError(f"{path}: tensor {name!r} is missing")
-        if tuple(tensors[name].shape) != tuple(shape):
-            raise MovieGenreError(
-                f"{path}: tensor {name!r} has shape {tuple(tensors[name].shape)}, "
-                f"expected {tuple(shape)}"
-            )
-    return tensors
+    A composite model's members become bundles of their own under members/<i>/; a member loaded
+    from a bundle is copied as it is, so its card, metrics and any ONNX export stay with it.
+    """
+    config: dict[str, Any] = {}
+    if isinstance(model, Composite):
+        entries = []
+        for i, member in enumerate(model.members):
+            target = staging / MEMBERS / str(i)
+            source = member.metadata.get("path")
+            if source and Path(source, MANIFEST).is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(source, target)
+            elif isinstance(member, GenreModel):
+                save_bundle(member, target)
+            else:
+                raise MovieGenreError(
+                    f"ensemble member {i} ({member.kind}) was not loaded from a bundle and "
+                    "cannot save itself"
+                )
+            entries.append({"path": f"{MEMBERS}/{i}", "model_type": member.kind})
+        config["members"] = entries
+    config.update(model.get_params())
+    config.update(model.save_files(staging))
+    return config
 
 
 def save_bundle(
@@ -73,15 +75,19 @@ def save_bundle(
 
     Everything is written into a temporary sibling directory first, synced, and then swapped in.
     """
-    from moviegenre import __version__
     from moviegenre.bundle.card import render_model_card
 
+    if not isinstance(model, GenreModel):
+        raise MovieGenreError(
+            f"this {model.kind} model only predicts (it runs an ONNX export); save the model it "
+            "was exported from instead (load_bundle(path, runtime='native'))"
+        )
     target = Path(directory).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
     os.chmod(staging, 0o755)  # mkdtemp makes it private; a bundle is meant to be shared
     try:
-        config = model.save_files(staging)
+        config = _write_model(model, staging)
         manifest: dict[str, Any] = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
@@ -164,32 +170,51 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_bundle(directory: str | Path | None = None, runtime: str = "auto") -> GenreModel:
+def member_directories(directory: Path, config: dict[str, Any]) -> list[Path]:
+    """Where a composite bundle's members are, refusing any path that leaves the bundle."""
+    entries = config.get("members")
+    if not isinstance(entries, list) or not entries:
+        raise MovieGenreError(f"{directory}: the config lists no members")
+    paths = []
+    for entry in entries:
+        relative = Path(str(entry.get("path", "") if isinstance(entry, dict) else ""))
+        if not relative.parts or relative.is_absolute() or ".." in relative.parts:
+            raise MovieGenreError(f"{directory}: member path {relative} leaves the bundle")
+        paths.append(directory / relative)
+    return paths
+
+
+def load_bundle(directory: str | Path | None = None, runtime: str = "auto") -> Predictor:
     """Load a bundle (the shipped default model when `directory` is None).
 
     runtime: "auto" uses ONNX Runtime when the bundle has an ONNX export, else the model's own code;
     "onnx" requires the export; "native" always uses the model's own code (PyTorch for neural ones).
+    A composite bundle's members are loaded with "auto": a member with an export runs on ONNX
+    Runtime.
     """
     from moviegenre.models import model_class
+    from moviegenre.models.onnx_model import OnnxGenreModel
 
     directory = Path(directory) if directory is not None else default_model_path()
     manifest = read_manifest(directory)
     model_type = manifest["model_type"]
     config = manifest.get("config") or {}
+    labels = list(manifest["labels"])
     has_onnx = bool(config.get("onnx"))
     if runtime == "onnx" and not has_onnx:
         raise MovieGenreError(
             f"{directory}: this bundle has no ONNX export; run moviegenre export --onnx"
         )
+    model: Predictor
     if runtime in ("auto", "onnx") and has_onnx:
-        cls = model_class("onnx")
+        model = OnnxGenreModel.load_files(directory, config, labels)
     else:
-        cls = model_class(model_type)
-    model = cls.load_files(directory, config, list(manifest["labels"]))
-    if len(model.labels) != len(manifest["labels"]):
-        raise MovieGenreError(
-            f"{directory}: model outputs do not match its {len(manifest['labels'])} labels"
-        )
+        model = model_class(model_type).load_files(directory, config, labels)
+        if isinstance(model, Composite):
+            for path in member_directories(directory, config):
+                model.attach(load_bundle(path), str(path))
+    if len(model.labels) != len(labels):
+        raise MovieGenreError(f"{directory}: model outputs do not match its {len(labels)} labels")
     model.thresholds = np.asarray(manifest["thresholds"], dtype=np.float32)
     model.min_genres = int(manifest.get("min_genres", 1))
     model.metadata = {k: v for k, v in manifest.items() if k not in ("config",)}

@@ -70,7 +70,7 @@ def evaluate(
     from moviegenre.data.dataset import target_matrix, unknown_genres
     from moviegenre.data.readers import read_data
     from moviegenre.evaluation.metrics import compute_metrics
-    from moviegenre.training.thresholds import decide
+    from moviegenre.thresholds import decide
 
     loaded = read_data(data, **reader_options)
     records = select_split(loaded.usable(), split)

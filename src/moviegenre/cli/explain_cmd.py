@@ -9,8 +9,8 @@ import sys
 from typing import IO
 
 from moviegenre.errors import MovieGenreError
+from moviegenre.explain.methods import METHODS, explain_with
 
-METHODS = ("occlusion", "gradients")
 _MARK_OPEN, _MARK_CLOSE = "[[", "]]"
 _ANSI_MARK, _ANSI_RESET = "\033[1;32m", "\033[0m"  # bold green
 
@@ -48,7 +48,7 @@ def _use_colour(stream: IO[str]) -> bool:
 
 def mark_plot(plot: str, positions: set[int], colour: bool = False) -> str:
     """The plot with the words at `positions` (indexes into its plot words) marked."""
-    from moviegenre.explain.occlusion import word_spans
+    from moviegenre.explain.core import word_spans
 
     pieces, last = [], 0
     for index, span in enumerate(word_spans(plot)):
@@ -64,19 +64,9 @@ def mark_plot(plot: str, positions: set[int], colour: bool = False) -> str:
     return "".join(pieces)
 
 
-def _explain(model, plot: str, method: str, genres: list[str] | None):
-    if method == "gradients":
-        from moviegenre.explain.gradients import explain_gradients
-
-        return explain_gradients(model, plot, genres=genres)
-    from moviegenre.explain.occlusion import explain
-
-    return explain(model, plot, genres=genres)
-
-
 def run(args: argparse.Namespace) -> int:
     from moviegenre.api import load_model
-    from moviegenre.explain.occlusion import top_words
+    from moviegenre.explain.core import top_words
     from moviegenre.prediction import to_predictions
 
     if args.top < 1:
@@ -95,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     shown = list(dict.fromkeys(args.genre)) if args.genre else prediction.genres
     # JSON callers get every genre (or the asked ones); the text view only needs the shown ones.
     wanted = shown if (args.genre or not args.json) else None
-    explanation = _explain(model, plot, args.method, wanted)
+    explanation = explain_with(args.method, model, plot, wanted)
 
     if args.json:
         payload = {

@@ -7,8 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from moviegenre import __version__
 from moviegenre.errors import MovieGenreError
+from moviegenre.version import __version__
 
 # Each module defines `register(subparsers)`, which adds its command(s) and sets `func`.
 COMMAND_MODULES = (

@@ -14,9 +14,7 @@ from moviegenre.models import MODEL_TYPES
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train a model and write a bundle directory")
     parser.add_argument("--data", required=True, help="training data file (any supported format)")
-    parser.add_argument(
-        "--model-type", default="lstm", choices=sorted(k for k in MODEL_TYPES if k != "onnx")
-    )
+    parser.add_argument("--model-type", default="lstm", choices=sorted(MODEL_TYPES))
     parser.add_argument("--out", required=True, help="bundle directory to write")
     parser.add_argument("--threshold-metric", choices=("f1", "mcc"), default="f1")
     parser.add_argument(

@@ -96,7 +96,7 @@ def tuned_micro_f1(probs: np.ndarray, targets: np.ndarray) -> float:
     How a candidate is scored on valid data while training (early stopping, ensemble weights,
     MiniLM head choice): `train()` will tune the final model's thresholds the same way.
     """
-    from moviegenre.training.thresholds import decide, tune_thresholds
+    from moviegenre.thresholds import decide, tune_thresholds
 
     return micro_f1(targets, decide(probs, tune_thresholds(probs, targets), 1))
 

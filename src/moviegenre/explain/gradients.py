@@ -1,13 +1,7 @@
 """Integrated-gradients explanations (Captum) for PyTorch models that embed token ids.
 
-Works with any model that looks like the BiLSTM (`models/lstm.py`), i.e. has:
-
-- `net`: a `torch.nn.Module` with `forward(ids int64 [B, T], mask float32 [B, T]) -> logits [B, L]`
-  and an `embedding` attribute (an `nn.Embedding` whose row 0 is padding);
-- `vocab`: a `moviegenre.text.tokenizer.Vocabulary`;
-- `max_len`: the most tokens the model reads (optional; no limit when missing).
-
-ONNX Runtime models have no gradients: load the bundle with `runtime="native"` to use this.
+Works with any model that declares the `TokenGradients` capability (`models/base.py`), as the
+BiLSTM does. ONNX Runtime models have no gradients: load the bundle with `runtime="native"`.
 """
 
 from __future__ import annotations
@@ -18,40 +12,32 @@ from typing import Any
 import numpy as np
 
 from moviegenre.errors import MovieGenreError
-from moviegenre.explain.occlusion import MAX_OCCLUDED_WORDS, Explanation, _genre_indices, word_spans
-from moviegenre.models.base import GenreModel
+from moviegenre.explain.core import MAX_OCCLUDED_WORDS, Explanation, genre_indices, word_spans
+from moviegenre.models.base import Predictor, TokenGradients
 from moviegenre.text.tokenizer import tokenize
 
 # The whole plot's integration path for every genre goes through the network in chunks this big.
 _INTERNAL_BATCH = 256
 
 
-def supports_gradients(model: GenreModel) -> bool:
-    """Whether `model` exposes the PyTorch network, embedding and vocabulary that IG needs."""
-    try:
-        _parts(model)
-    except MovieGenreError:
-        return False
-    return True
+def supports_gradients(model: Predictor) -> bool:
+    """Whether `model` declares the network, embedding and vocabulary that IG needs."""
+    return isinstance(model, TokenGradients)
 
 
-def _parts(model: GenreModel) -> tuple[Any, Any, Any, int | None]:
-    net, vocab = getattr(model, "net", None), getattr(model, "vocab", None)
+def _parts(model: Predictor) -> tuple[Any, Any, Any, int | None]:
+    if not isinstance(model, TokenGradients):
+        raise MovieGenreError(
+            f"integrated gradients need a PyTorch model with an embedding layer (the LSTM loaded "
+            f"with runtime 'native'); this {model.kind} model has none: use --method occlusion"
+        )
     try:
-        from torch import nn
+        import captum  # noqa: F401
     except ImportError as exc:
         raise MovieGenreError(
             "integrated gradients need PyTorch and Captum: pip install 'moviegenre[train]'"
         ) from exc
-    embedding = getattr(net, "embedding", None)
-    if not isinstance(net, nn.Module) or not isinstance(embedding, nn.Embedding) or vocab is None:
-        kind = getattr(model, "model_type", type(model).__name__)
-        raise MovieGenreError(
-            f"integrated gradients need a PyTorch model with an embedding layer (the LSTM loaded "
-            f"with runtime 'native'); this {kind} model has none: use --method occlusion"
-        )
-    max_len = getattr(model, "max_len", None)
-    return net, embedding, vocab, int(max_len) if max_len else None
+    return model.gradient_parts()
 
 
 def _encode_by_word(plot: str, vocab: Any, max_tokens: int | None) -> tuple[list[int], list[int]]:
@@ -86,7 +72,7 @@ def _encode_by_word(plot: str, vocab: Any, max_tokens: int | None) -> tuple[list
 
 
 def explain_gradients(
-    model: GenreModel,
+    model: Predictor,
     plot: str,
     genres: Sequence[str] | None = None,
     steps: int = 32,
@@ -104,7 +90,7 @@ def explain_gradients(
     if steps < 2:
         raise MovieGenreError(f"steps: expected at least 2, got {steps}")
     net, embedding, vocab, max_tokens = _parts(model)
-    chosen = _genre_indices(model, genres)
+    chosen = genre_indices(model, genres)
     import torch
     from captum.attr import LayerIntegratedGradients
 

@@ -2,80 +2,22 @@
 
 from __future__ import annotations
 
-import re
-import statistics
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from moviegenre.errors import MovieGenreError
-from moviegenre.models.base import GenreModel
-
-# Each plot word costs one extra row in the batch; 400 words covers all but the longest plots.
-MAX_OCCLUDED_WORDS = 400
-SCALES = ("probability", "logit")
-_TOKEN_SPAN = re.compile(r"\S+")
-_EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$", re.UNICODE)
-_EPS = 1e-6
-
-# A made-up 60-word synopsis: the benchmark's "one typical plot".
-SAMPLE_PLOT = (
-    "A retired detective is pulled back into the city's underworld when his estranged daughter "
-    "vanishes after witnessing a murder. With a reluctant young hacker at his side, he follows a "
-    "trail of stolen money, crooked police and old enemies, racing against time to find her "
-    "before the killers do, while quietly confronting the choices that destroyed his family "
-    "years ago."
+from moviegenre.explain.core import (
+    MAX_OCCLUDED_WORDS,
+    Explanation,
+    WordSpan,
+    genre_indices,
+    word_spans,
 )
+from moviegenre.models.base import Predictor
 
-
-class Explanation(dict):
-    """genre -> [(word, weight), ...] in plot order, plus how the weights were made.
-
-    It is a plain dict of lists for callers that only want the weights; the attributes say whether
-    the plot was longer than what was explained (`truncated`: only the first `explained_words` of
-    `total_words` plot words have weights).
-    """
-
-    method: str = "occlusion"
-    scale: str = "probability"
-    total_words: int = 0
-    explained_words: int = 0
-
-    @property
-    def truncated(self) -> bool:
-        return self.explained_words < self.total_words
-
-    def info(self) -> dict[str, Any]:
-        """The metadata as a JSON-ready dict (what the CLI and API add next to the weights)."""
-        return {
-            "method": self.method,
-            "scale": self.scale,
-            "total_words": self.total_words,
-            "explained_words": self.explained_words,
-            "truncated": self.truncated,
-        }
-
-
-@dataclass(frozen=True)
-class WordSpan:
-    """One plot word: its text (edge punctuation stripped) and the span of its token in the plot."""
-
-    word: str
-    start: int
-    end: int
-
-
-def word_spans(plot: str) -> list[WordSpan]:
-    """The plot's words, exactly as `plot_words` returns them, with their token's character span."""
-    spans = []
-    for match in _TOKEN_SPAN.finditer(plot):
-        word = _EDGE_PUNCT.sub("", match.group())
-        if word:  # punctuation-only tokens ("—", "...") are not words and are never occluded
-            spans.append(WordSpan(word, match.start(), match.end()))
-    return spans
+SCALES = ("probability", "logit")
+_EPS = 1e-6
 
 
 def _without(plot: str, span: WordSpan) -> str:
@@ -105,20 +47,8 @@ def _to_scale(probs: np.ndarray, scale: str) -> np.ndarray:
     return probs
 
 
-def _genre_indices(model: GenreModel, genres: Sequence[str] | None) -> list[int]:
-    if genres is None:
-        return list(range(len(model.labels)))
-    index = {g: i for i, g in enumerate(model.labels)}
-    unknown = [g for g in genres if g not in index]
-    if unknown:
-        raise MovieGenreError(
-            f"unknown genre {unknown[0]!r}; this model knows: {', '.join(model.labels)}"
-        )
-    return [index[g] for g in genres]
-
-
 def explain(
-    model: GenreModel,
+    model: Predictor,
     plot: str,
     *,
     genres: Sequence[str] | None = None,
@@ -141,7 +71,7 @@ def explain(
         raise MovieGenreError(f"scale: expected one of {', '.join(SCALES)}, got {scale!r}")
     if max_words < 1:
         raise MovieGenreError(f"max_words: expected a positive number, got {max_words}")
-    chosen = _genre_indices(model, genres)
+    chosen = genre_indices(model, genres)
     spans = word_spans(plot)
     result = Explanation({model.labels[g]: [] for g in chosen})
     result.scale, result.total_words = scale, len(spans)
@@ -157,48 +87,3 @@ def explain(
     for g in chosen:
         result[model.labels[g]] = [(span.word, float(deltas[i, g])) for i, span in enumerate(spans)]
     return result
-
-
-def top_words(
-    explanation: dict[str, list[tuple[str, float]]], genre: str, k: int = 5
-) -> list[tuple[int, str, float]]:
-    """The k words that raise `genre` most, as (word position, word, weight), strongest first."""
-    ranked = sorted(enumerate(explanation.get(genre, [])), key=lambda item: (-item[1][1], item[0]))
-    return [(i, word, weight) for i, (word, weight) in ranked[:k] if weight > 0]
-
-
-def benchmark_explain(
-    model: GenreModel, n: int = 20, plot: str | None = None, method: str = "occlusion"
-) -> dict[str, Any]:
-    """Time explaining one plot (default: a 60-word synopsis) `n` times on one CPU thread.
-
-    Returns median/p95/mean milliseconds; the first call is a warm-up and is not counted.
-    """
-    from moviegenre.compute import one_thread
-
-    plot = SAMPLE_PLOT if plot is None else plot
-    if method == "occlusion":
-        run = lambda: explain(model, plot)  # noqa: E731
-    elif method == "gradients":
-        from moviegenre.explain.gradients import explain_gradients
-
-        run = lambda: explain_gradients(model, plot)  # noqa: E731
-    else:
-        raise MovieGenreError(f"method: expected occlusion or gradients, got {method!r}")
-    timings = []
-    with one_thread():
-        run()
-        for _ in range(max(1, n)):
-            started = time.perf_counter()
-            run()
-            timings.append((time.perf_counter() - started) * 1000.0)
-    timings.sort()
-    return {
-        "method": method,
-        "model_type": getattr(model, "model_type", type(model).__name__),
-        "words": len(word_spans(plot)),
-        "runs": len(timings),
-        "median_ms": round(statistics.median(timings), 2),
-        "p95_ms": round(timings[min(len(timings) - 1, int(0.95 * len(timings)))], 2),
-        "mean_ms": round(statistics.fmean(timings), 2),
-    }

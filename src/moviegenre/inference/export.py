@@ -13,6 +13,7 @@ import numpy as np
 
 from moviegenre.errors import MovieGenreError
 from moviegenre.files import replace_directory
+from moviegenre.models.base import ExportsOnnx
 
 # Manifest fields the bundle writer fills itself; everything else (fingerprint, training,
 # metrics...) is carried over unchanged when the bundle is re-saved.
@@ -64,7 +65,7 @@ def export_onnx(
 
     target = Path(directory).resolve()
     model = load_bundle(target, runtime="native")
-    if not hasattr(model, "with_onnx"):
+    if not isinstance(model, ExportsOnnx):
         raise MovieGenreError(
             f"{target}: model type {model.model_type!r} has no ONNX export (only neural models do)"
         )

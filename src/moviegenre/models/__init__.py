@@ -5,22 +5,22 @@ from __future__ import annotations
 import importlib
 
 from moviegenre.errors import MovieGenreError
-from moviegenre.models.base import GenreModel
+from moviegenre.models.base import GenreModel, Predictor
 
-# model type -> "module:Class". Imported lazily: `tfidf` must not pull in PyTorch.
+# Trainable model type -> "module:Class". Imported lazily: `tfidf` must not pull in PyTorch.
+# (The ONNX runner is not a model type: it only predicts, and the bundle picks it by itself.)
 MODEL_TYPES: dict[str, str] = {
     "lstm": "moviegenre.models.lstm:LSTMGenreModel",
     "tfidf": "moviegenre.models.tfidf:TfidfGenreModel",
     "minilm": "moviegenre.models.minilm:MiniLMGenreModel",
     "ensemble": "moviegenre.models.ensemble:EnsembleGenreModel",
-    "onnx": "moviegenre.models.onnx_model:OnnxGenreModel",
 }
 
 
 def model_class(model_type: str) -> type[GenreModel]:
     """The class for a model type name, e.g. "lstm"."""
     if model_type not in MODEL_TYPES:
-        known = ", ".join(sorted(k for k in MODEL_TYPES if k != "onnx"))
+        known = ", ".join(sorted(MODEL_TYPES))
         raise MovieGenreError(f"unknown model type {model_type!r}; expected one of: {known}")
     module_name, class_name = MODEL_TYPES[model_type].split(":")
     try:
@@ -33,4 +33,4 @@ def model_class(model_type: str) -> type[GenreModel]:
     return getattr(module, class_name)
 
 
-__all__ = ["GenreModel", "MODEL_TYPES", "model_class"]
+__all__ = ["GenreModel", "MODEL_TYPES", "Predictor", "model_class"]

@@ -1,7 +1,13 @@
-"""The one interface every model type honours: fit, predict_proba, predict, and its own files."""
+"""The two roles a model plays: a Predictor answers; a GenreModel (trainable) also fits and saves.
+
+Serving, evaluation, explanations, batch prediction and the ensemble only need a `Predictor`.
+Training needs a `GenreModel`. What a model can do beyond that is declared by the capability
+classes below (a model inherits them), never probed with hasattr.
+"""
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,26 +15,61 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from moviegenre.training.thresholds import decide
+from moviegenre.thresholds import decide
 
 
-class GenreModel(ABC):
-    """A multi-label genre classifier over plot summaries.
+class Predictor(ABC):
+    """Genre probabilities for plot summaries, and how to turn them into decisions.
 
-    Subclasses implement `fit`, `predict_proba`, `save_files` and `load_files`; thresholds and the
-    "at least one genre" rule are shared, so the CLI, API, evaluation and ensemble never care which
-    model they hold.
+    labels: the genres, in the column order of `predict_proba`. thresholds: one per genre.
+    min_genres: rows with fewer positive genres get their most probable ones (0: may answer none).
+    max_words: how many words of a plot the model reads (None: all). metadata: the bundle's
+    manifest once loaded (metrics, fingerprint, path...).
     """
-
-    model_type: ClassVar[str]
-    # whether `fit` learns from probabilities in [0, 1] as targets (distillation), not only 0/1
-    accepts_soft_targets: ClassVar[bool] = False
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels: list[str] = list(labels)
         self.thresholds: np.ndarray = np.full(len(self.labels), 0.5, dtype=np.float32)
         self.min_genres: int = 1  # 0 lets the model answer "no genre"
         self.metadata: dict[str, Any] = {}  # filled by the bundle on load (metrics, fingerprint...)
+
+    @abstractmethod
+    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+        """Probabilities, shape (plots, labels), float32: one independent sigmoid per genre."""
+
+    def predict(self, plots: Sequence[str]) -> np.ndarray:
+        """0/1 decisions, shape (len(plots), len(labels)), using per-genre thresholds."""
+        return decide(self.predict_proba(plots), self.thresholds, self.min_genres)
+
+    @property
+    def max_words(self) -> int | None:
+        """How many words of a plot the model reads; longer plots are cut (None: no limit)."""
+        return None
+
+    @property
+    def kind(self) -> str:
+        """The model type this predictor runs ("lstm", "tfidf"...), for messages and manifests."""
+        return str(self.metadata.get("model_type", type(self).__name__))
+
+
+class GenreModel(Predictor):
+    """A trainable model type: a Predictor that also learns (`fit`) and stores itself.
+
+    Hyper-parameters are the constructor's keyword arguments, kept as attributes of the same name
+    (scikit-learn's convention); `get_params` returns them and the bundle writes them into the
+    config, so `from_params` can rebuild the untrained model generically. Learned state is set by
+    `fit` (or `load_files`) only and is written by `save_files`. Run settings (`run_settings`:
+    device, checkpoints, progress bars...) describe one run, not the model, and are not saved.
+    """
+
+    model_type: ClassVar[str]
+    # whether `fit` learns from probabilities in [0, 1] as targets (distillation), not only 0/1
+    accepts_soft_targets: ClassVar[bool] = False
+    run_settings: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def kind(self) -> str:
+        return self.model_type
 
     @abstractmethod
     def fit(
@@ -41,24 +82,82 @@ class GenreModel(ABC):
         """Learn from plots and an (n, labels) 0/1 target matrix (probabilities in [0, 1] where
         `accepts_soft_targets`); valid data (always 0/1) stops training."""
 
-    @abstractmethod
-    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
-        """Probabilities, shape (plots, labels), float32: one independent sigmoid per genre."""
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The hyper-parameters: constructor keywords other than labels and run settings."""
+        parameters = inspect.signature(cls.__init__).parameters
+        return [
+            name
+            for name, p in parameters.items()
+            if name not in ("self", "labels")
+            and name not in cls.run_settings
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
 
-    def predict(self, plots: Sequence[str]) -> np.ndarray:
-        """0/1 decisions, shape (len(plots), len(labels)), using per-genre thresholds."""
-        return decide(self.predict_proba(plots), self.thresholds, self.min_genres)
+    def get_params(self) -> dict[str, Any]:
+        """The hyper-parameters this model was built with (JSON-ready: what the bundle saves)."""
+        params = {}
+        for name in self.param_names():
+            value = getattr(self, name)
+            params[name] = list(value) if isinstance(value, tuple) else value
+        return params
+
+    @classmethod
+    def from_params(cls, labels: Sequence[str], config: dict[str, Any]) -> GenreModel:
+        """An untrained model with the hyper-parameters found in a saved config."""
+        names = cls.param_names()
+        return cls(labels, **{k: v for k, v in config.items() if k in names})
 
     @abstractmethod
     def save_files(self, directory: Path) -> dict[str, Any]:
-        """Write its own files (safetensors, JSON, ONNX) into `directory`; return its config."""
+        """Write the learned state (safetensors, JSON, ONNX) into `directory`; return what the
+        config must say about it (file names, sizes). The bundle adds `get_params()`."""
 
     @classmethod
     @abstractmethod
     def load_files(cls, directory: Path, config: dict[str, Any], labels: list[str]) -> GenreModel:
-        """Rebuild a model from the files `save_files` wrote and the config it returned."""
+        """Rebuild a model from its config (`from_params`) and the files `save_files` wrote."""
 
-    @property
-    def max_words(self) -> int | None:
-        """How many words of a plot the model reads; longer plots are cut (None: no limit)."""
-        return None
+
+# ---------------------------------------------------------------------------------------------
+# Capabilities: declared by inheriting them.
+
+
+class ExportsOnnx(ABC):
+    """Capability: the model can write itself as an ONNX graph that `OnnxGenreModel` runs.
+
+    `with_onnx` says whether `save_files` adds the export to the bundle.
+    """
+
+    with_onnx: bool
+
+    @abstractmethod
+    def export_onnx(self, path: str | Path) -> Path:
+        """Write the graph: token ids and mask in, probabilities out."""
+
+
+class TokenGradients(ABC):
+    """Capability: a PyTorch network over token embeddings, for integrated gradients.
+
+    `gradient_parts()` returns (net, embedding, vocab, max_tokens): `net(ids int64 [B, T],
+    mask float32 [B, T]) -> logits [B, L]`, its `nn.Embedding` (row 0 is padding), the
+    `moviegenre.text.tokenizer.Vocabulary` that makes the ids, and the most tokens it reads.
+    """
+
+    @abstractmethod
+    def gradient_parts(self) -> tuple[Any, Any, Any, int | None]:
+        """The network, its embedding layer, the vocabulary and the token limit."""
+
+
+class Composite(ABC):
+    """Capability: a model made of member predictors, each stored as a bundle of its own.
+
+    The bundle writes each member under `members/<i>/` and loads them back before calling
+    `attach`; the model itself only stores how it combines them.
+    """
+
+    members: list[Predictor]
+
+    @abstractmethod
+    def attach(self, member: Predictor, where: str) -> None:
+        """Add a loaded member (in saved order); `where` names it in error messages."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from moviegenre.errors import MovieGenreError
-from moviegenre.models.base import GenreModel
+from moviegenre.models.base import Composite, GenreModel, Predictor
+from moviegenre.thresholds import tune_thresholds
 
 log = logging.getLogger(__name__)
 
@@ -33,35 +33,37 @@ def simplex_grid(members: int, step: float) -> list[tuple[float, ...]]:
     return grid
 
 
-class EnsembleGenreModel(GenreModel):
+class EnsembleGenreModel(GenreModel, Composite):
     """Weighted mean of member probabilities; weights chosen on the validation split.
 
-    members: bundle paths (already trained, e.g. by the same benchmark run) and/or specs
-    {"type": "tfidf", "options": {...}} trained inside `fit`. Weights are searched on a simplex
-    grid (`step`) for the best validation micro-F1 after per-genre threshold tuning.
+    members: predictors (already trained, e.g. bundles loaded by the same benchmark run) and/or
+    specs {"type": "tfidf", "options": {...}} trained inside `fit`. Weights are searched on a
+    simplex grid (`step`) for the best validation micro-F1 after per-genre threshold tuning.
+    The bundle stores each member as a bundle of its own (`Composite`).
     """
 
     model_type = "ensemble"
+    # the members are stored as bundles of their own, not as a hyper-parameter
+    run_settings = frozenset({"members"})
 
     def __init__(
         self,
         labels: Sequence[str],
-        members: Sequence[str | Path | dict[str, Any]] | None = None,
-        weights: Sequence[float] | None = None,
+        members: Sequence[Predictor | dict[str, Any]] | None = None,
         step: float = 0.1,
     ) -> None:
         super().__init__(labels)
-        self.specs: list[str | Path | dict[str, Any]] = list(members or DEFAULT_MEMBERS)
+        self.specs: list[Predictor | dict[str, Any]] = list(members or DEFAULT_MEMBERS)
         if len(self.specs) < 1:
             raise MovieGenreError("an ensemble needs at least one member")
         self.step = float(step)
-        self.members: list[GenreModel] = []
+        self.members: list[Predictor] = []
         self.columns: list[np.ndarray] = []  # per member: its column for each ensemble label
-        self.weights = np.asarray(weights, dtype=np.float64) if weights is not None else None
+        self.weights: np.ndarray | None = None  # learned by `fit`
         self.search: list[dict[str, Any]] = []  # the weight search, kept for the model card
 
     # ----- members ------------------------------------------------------------------------------
-    def _attach(self, member: GenreModel, where: str) -> None:
+    def attach(self, member: Predictor, where: str) -> None:
         index = {label: i for i, label in enumerate(member.labels)}
         missing = [label for label in self.labels if label not in index]
         if missing:
@@ -73,18 +75,16 @@ class EnsembleGenreModel(GenreModel):
         self.columns.append(np.asarray([index[label] for label in self.labels], dtype=np.int64))
 
     def _build_members(self, plots, targets, valid_plots, valid_targets) -> None:
-        from moviegenre.bundle import load_bundle
         from moviegenre.models import model_class
-        from moviegenre.training.thresholds import tune_thresholds
 
         self.members, self.columns = [], []
         for number, spec in enumerate(self.specs):
-            if isinstance(spec, str | Path):
-                self._attach(load_bundle(spec), str(spec))
+            if isinstance(spec, Predictor):
+                self.attach(spec, f"ensemble member {number} ({spec.kind})")
                 continue
             if not isinstance(spec, dict) or "type" not in spec:
                 raise MovieGenreError(
-                    f"ensemble member {number}: expected a bundle path or "
+                    f"ensemble member {number}: expected a loaded model (load_bundle) or "
                     "{'type': ..., 'options': ...}"
                 )
             if spec["type"] == "ensemble":
@@ -98,7 +98,7 @@ class EnsembleGenreModel(GenreModel):
                 member.thresholds = tune_thresholds(
                     member.predict_proba(valid_plots), valid_targets
                 )
-            self._attach(member, f"ensemble member {number} ({spec['type']})")
+            self.attach(member, f"ensemble member {number} ({spec['type']})")
 
     def _member_probs(
         self, plots: Sequence[str], skip_zero: bool = True
@@ -152,29 +152,15 @@ class EnsembleGenreModel(GenreModel):
             return None
         return max(limit for limit in limits if limit is not None)
 
-    def save_files(self, directory: Path) -> dict[str, Any]:
-        from moviegenre.bundle import save_bundle
+    def get_params(self) -> dict[str, Any]:
+        return {"step": self.step}
 
+    def save_files(self, directory: Path) -> dict[str, Any]:
+        # the members are written by the bundle (`Composite`), under members/<i>/
         if not self.members or self.weights is None:
             raise MovieGenreError("cannot save an unfitted ensemble")
-        entries = []
-        for i, member in enumerate(self.members):
-            target = directory / "members" / str(i)
-            source = member.metadata.get("path")
-            if source and Path(source, "bundle.json").is_file():
-                # a member loaded from a bundle is copied as it is: its card, metrics and any
-                # ONNX export stay with it
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copytree(source, target)
-            else:
-                save_bundle(member, target)
-            # an ONNX-run member is named by the model it exports (e.g. "lstm"), not "onnx"
-            kind = getattr(member, "display_type", member.model_type)
-            entries.append({"path": f"members/{i}", "model_type": kind})
         return {
-            "members": entries,
             "weights": [round(float(w), 6) for w in self.weights],
-            "step": self.step,
             "weight_search": self.search,
         }
 
@@ -182,8 +168,6 @@ class EnsembleGenreModel(GenreModel):
     def load_files(
         cls, directory: Path, config: dict[str, Any], labels: list[str]
     ) -> EnsembleGenreModel:
-        from moviegenre.bundle import load_bundle
-
         entries, weights = config.get("members"), config.get("weights")
         if (
             not isinstance(entries, list)
@@ -193,17 +177,7 @@ class EnsembleGenreModel(GenreModel):
             raise MovieGenreError(f"{directory}: ensemble config needs as many weights as members")
         if not entries or abs(sum(weights) - 1.0) > 1e-3 or min(weights) < 0:
             raise MovieGenreError(f"{directory}: ensemble weights must be >= 0 and sum to 1")
-        paths = []
-        for entry in entries:
-            relative = Path(str(entry.get("path", "")))
-            if relative.is_absolute() or ".." in relative.parts:
-                raise MovieGenreError(
-                    f"{directory}: ensemble member path {relative} leaves the bundle"
-                )
-            paths.append(directory / relative)
-        model = cls(labels, members=[str(p) for p in paths], weights=weights,
-                    step=float(config.get("step", 0.1)))  # fmt: skip
-        for path in paths:
-            model._attach(load_bundle(path), str(path))  # "auto": ONNX members run on ONNX Runtime
+        model = cls(labels, step=float(config.get("step", 0.1)))
+        model.weights = np.asarray(weights, dtype=np.float64)
         model.search = list(config.get("weight_search") or [])
         return model

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from moviegenre.bundle.bundle import read_tensors, write_tensors
 from moviegenre.errors import MovieGenreError
-from moviegenre.models.base import GenreModel
+from moviegenre.models.base import ExportsOnnx, GenreModel, TokenGradients
+from moviegenre.tensors import read_tensors, write_tensors
 from moviegenre.text.embeddings import DEFAULT_EMBEDDINGS, glove_vectors, init_embedding_matrix
 from moviegenre.text.tokenizer import PAD, UNK, Vocabulary, tokenize
 
@@ -125,11 +125,14 @@ def _share_embedding_table(onnx_path: Path, weights_path: Path) -> bool:
     return False
 
 
-class LSTMGenreModel(GenreModel):
+class LSTMGenreModel(GenreModel, ExportsOnnx, TokenGradients):
     """BiLSTM over pre-trained GloVe vectors (fine-tuned), trained with rare-genre-weighted BCE."""
 
     model_type = "lstm"
     accepts_soft_targets = True
+    run_settings = frozenset(
+        {"device", "bf16", "checkpoint_dir", "resume", "with_onnx", "progress"}
+    )
 
     def __init__(
         self,
@@ -235,7 +238,7 @@ class LSTMGenreModel(GenreModel):
 
     def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> LSTMGenreModel:
         from moviegenre.evaluation.metrics import tuned_micro_f1
-        from moviegenre.training.torch_loop import LoopSettings, fit_loop, seed_everything
+        from moviegenre.models.torch_loop import LoopSettings, fit_loop, seed_everything
 
         targets = np.asarray(targets, dtype=np.float32)
         if len(plots) == 0:
@@ -338,7 +341,18 @@ class LSTMGenreModel(GenreModel):
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         return self._probs(self._encode(plots))
 
+    def gradient_parts(self) -> tuple[nn.Module, nn.Embedding, Vocabulary, int | None]:
+        if self.net is None or self.vocab is None:
+            raise MovieGenreError("this LSTM model is not fitted")
+        return self.net, self.net.embedding, self.vocab, self.max_len
+
     # --- files ---------------------------------------------------------------------------------
+
+    def get_params(self) -> dict[str, Any]:
+        params = super().get_params()
+        # the GloVe file's name, not a path on the training machine
+        params["embeddings"] = Path(self.embeddings).name if self.embeddings else DEFAULT_EMBEDDINGS
+        return params
 
     def export_onnx(self, path: str | Path) -> Path:
         """Write the network as ONNX (opset 17): inputs ids int64 (B, T), mask float32 (B, T),
@@ -377,18 +391,9 @@ class LSTMGenreModel(GenreModel):
             "weights": WEIGHTS,
             "vocab_size": len(self.vocab),
             "embed_dim": self.embed_dim,
-            "hidden": self.hidden,
-            "dropout": self.dropout,
-            "embeddings": Path(self.embeddings).name if self.embeddings else DEFAULT_EMBEDDINGS,
             "tokenizer": {"type": "vocab", "file": VOCAB, "max_len": self.max_len},
-            "training": {
-                "lr": self.lr, "embed_lr": self.embed_lr, "weight_decay": self.weight_decay,
-                "batch_size": self.batch_size, "epochs": self.epochs, "patience": self.patience,
-                "pos_weight_power": self.pos_weight_power, "pos_weight_max": self.pos_weight_max,
-                "schedule": self.schedule,
-                "seed": self.seed, "bf16": self.bf16, **self.training_info,
-            },
-        }  # fmt: skip
+            "training": {"bf16": self.bf16, **self.training_info},
+        }
         if self.with_onnx:
             self.export_onnx(directory / ONNX_FILE)
             _share_embedding_table(directory / ONNX_FILE, directory / WEIGHTS)
@@ -414,7 +419,9 @@ class LSTMGenreModel(GenreModel):
             raise MovieGenreError(f"{vocab_file}: unreadable vocabulary ({exc})") from exc
         if len(vocab) != vocab_size:
             raise MovieGenreError(f"{vocab_file}: {len(vocab)} words, expected {vocab_size}")
-        model = cls(labels, hidden=hidden, dropout=dropout, max_len=max_len, device="cpu")
+        model = cls.from_params(labels, config)
+        # bundles from before hyper-parameters were saved whole name these three only here
+        model.hidden, model.dropout, model.max_len, model.device = hidden, dropout, max_len, "cpu"
         model.vocab, model.embed_dim = vocab, embed_dim
         net = BiLSTMNet(vocab_size, embed_dim, hidden, len(labels), dropout)
         expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}

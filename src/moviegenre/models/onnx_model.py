@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from moviegenre.errors import MovieGenreError
-from moviegenre.models.base import GenreModel
+from moviegenre.models.base import Predictor
 
 # Plots are grouped by length before batching so a batch pads to similar lengths; 64 keeps the
 # per-call overhead small without making the padded matrices large.
@@ -91,14 +91,13 @@ class _WordPieceEncoder:
         return [enc.ids for enc in self.tokenizer.encode_batch(list(texts))]
 
 
-class OnnxGenreModel(GenreModel):
+class OnnxGenreModel(Predictor):
     """A bundle's ONNX export: tokenizer from the bundle config, graph run by ONNX Runtime.
 
-    The graph takes padded token ids and a 0/1 mask (named `ids`/`mask` or
+    Only a predictor: it cannot be trained or re-saved (train and save the model type it came
+    from). The graph takes padded token ids and a 0/1 mask (named `ids`/`mask` or
     `input_ids`/`attention_mask`) and returns `probs`, one sigmoid per genre.
     """
-
-    model_type = "onnx"  # registry key; `display_type` says which model was exported
 
     def __init__(
         self,
@@ -127,18 +126,8 @@ class OnnxGenreModel(GenreModel):
             )
 
     @property
-    def display_type(self) -> str:
-        """The exported model's own type ("lstm", "minilm"...), for messages and the web page."""
-        return str(self.metadata.get("model_type", "onnx"))
-
-    @property
     def max_words(self) -> int | None:
         return self._max_words
-
-    def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> GenreModel:
-        raise MovieGenreError(
-            "an ONNX model is inference-only; train the original model type and export it again"
-        )
 
     def _feeds(self, encoded: list[list[int]]) -> dict[str, np.ndarray]:
         width = max(len(seq) for seq in encoded)
@@ -160,7 +149,7 @@ class OnnxGenreModel(GenreModel):
         out = np.zeros((len(plots), len(self.labels)), dtype=np.float32)
         if not plots:
             return out
-        encoded = self.encoder.encode(plots)
+        encoded = self.encode(plots)
         # Sort by length so each batch pads to almost nothing, then scatter back to input order.
         order = sorted(range(len(plots)), key=lambda i: len(encoded[i]))
         for start in range(0, len(order), self.batch_size):
@@ -170,10 +159,9 @@ class OnnxGenreModel(GenreModel):
             out[rows] = probs
         return out
 
-    def save_files(self, directory: Path) -> dict[str, Any]:
-        raise MovieGenreError(
-            "an ONNX model cannot be re-saved; save the original model (runtime='native') instead"
-        )
+    def encode(self, plots: Sequence[str]) -> list[list[int]]:
+        """The token ids the graph reads for each plot (before padding)."""
+        return self.encoder.encode(list(plots))
 
     @classmethod
     def load_files(

@@ -11,9 +11,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from moviegenre.bundle.bundle import read_tensors, write_tensors
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import GenreModel
+from moviegenre.tensors import read_tensors, write_tensors
 
 CLASSIFIERS = ("logreg", "svm")
 # Files this model writes into a bundle (vocabularies as JSON, numbers as safetensors; no pickle).
@@ -165,21 +165,13 @@ class TfidfGenreModel(GenreModel):
             tensors["char_idf"] = self.char_vectorizer.idf_.astype(np.float32)
         (directory / VOCAB_FILE).write_text(json.dumps(vocabularies), encoding="utf-8")
         write_tensors(directory / WEIGHTS_FILE, tensors)
-        return {
-            "classifier": self.classifier, "C": self.C, "max_features": self.max_features,
-            "char_max_features": self.char_max_features if self.char_ngrams else 0,
-            "char_ngrams": list(self.char_ngrams) if self.char_ngrams else None,
-            "min_df": self.min_df, "half": self.half,
-        }  # fmt: skip
+        return {}  # fixed file names; the bundle adds the hyper-parameters
 
     @classmethod
     def load_files(
         cls, directory: Path, config: dict[str, Any], labels: list[str]
     ) -> TfidfGenreModel:
-        known = {
-            "classifier", "C", "max_features", "char_max_features", "char_ngrams", "min_df", "half",
-        }  # fmt: skip
-        model = cls(labels, **{k: v for k, v in config.items() if k in known})
+        model = cls.from_params(labels, config)
         path = directory / VOCAB_FILE
         try:
             vocabularies = json.loads(path.read_text(encoding="utf-8"))

@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from moviegenre.serving.app import MAX_BATCH, ModelService
+from moviegenre.serving.service import MAX_BATCH, ModelService, current_service
 
 api = Blueprint("api", __name__)
 
@@ -87,7 +87,7 @@ def parse_predict_body(raw: bytes) -> PredictRequest:
 
 
 def service() -> ModelService:
-    return current_app.extensions["moviegenre"]
+    return current_service()
 
 
 @api.route("/api/v1/predict", methods=["POST"], provide_automatic_options=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from moviegenre import __version__
-from moviegenre.serving.app import MAX_BATCH, MAX_BODY_BYTES
+from moviegenre.serving.service import MAX_BATCH, MAX_BODY_BYTES
+from moviegenre.version import __version__
 
 REF = "#/components/schemas/"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
-from moviegenre.serving.app import ModelService
+from moviegenre.serving.service import ModelService, current_service
 
 # Templates and static files live beside app.py, where the Flask app itself finds them.
 web = Blueprint("web", __name__)
@@ -87,7 +87,7 @@ def _rows(svc: ModelService, result: dict[str, Any]) -> list[dict[str, Any]]:
 
 @web.route("/", methods=["GET", "POST"])
 def index() -> str:
-    svc: ModelService = current_app.extensions["moviegenre"]
+    svc = current_service()
     plot, error, result, rows, explanation = "", None, None, [], None
     explain, explain_info = False, {}
     if request.method == "POST":

@@ -16,8 +16,8 @@ from tqdm.auto import tqdm
 from moviegenre.data.record import MovieRecord
 from moviegenre.data.split import movie_key
 from moviegenre.errors import MovieGenreError
-from moviegenre.models import model_class
 from moviegenre.models.base import GenreModel
+from moviegenre.training.build import build_model
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,10 @@ def cross_fitted_probs(
         )
     plots = [r.plot for r in records]
     probs = np.zeros(targets.shape, dtype=np.float32)
-    teacher_class = model_class(teacher["type"])
     with _shared_embeddings():
         for k in tqdm(range(folds), desc="teacher folds", unit="fold"):
             inside, held_out = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            model = teacher_class(list(labels), **dict(teacher.get("options") or {}))
+            model = build_model(teacher["type"], list(labels), teacher.get("options"))
             model.fit([plots[i] for i in inside], targets[inside], valid_plots, valid_targets)
             probs[held_out] = model.predict_proba([plots[i] for i in held_out])
     return probs

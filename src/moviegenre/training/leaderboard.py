@@ -17,7 +17,8 @@ from moviegenre.data.dataset import split_records
 from moviegenre.data.readers import read_data
 from moviegenre.errors import MovieGenreError
 from moviegenre.files import write_text_atomic
-from moviegenre.models import MODEL_TYPES
+from moviegenre.models import MODEL_TYPES, model_class
+from moviegenre.models.base import Composite
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def variant(name: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
 def parse_models(text: str) -> list[str]:
     """ "lstm,tfidf" -> ["lstm", "tfidf"], checked against the known model types and variants."""
     names = [n.strip() for n in text.split(",") if n.strip()]
-    known = sorted([k for k in MODEL_TYPES if k != "onnx"] + list(VARIANTS))
+    known = sorted([*MODEL_TYPES, *VARIANTS])
     unknown = [n for n in names if n not in known]
     if not names or unknown:
         raise MovieGenreError(
@@ -159,7 +160,10 @@ def run_benchmark(
     out.mkdir(parents=True, exist_ok=True)
     data = Path(data)
     options = model_options or {}
-    order = [m for m in models if m != "ensemble"] + [m for m in models if m == "ensemble"]
+    # composite models (the ensemble) run last, over the other rows' bundles
+    composite = {m for m in models if issubclass(model_class(variant(m)[0]), Composite)}
+    order = [m for m in models if m not in composite] + [m for m in models if m in composite]
+    singles = [m for m in order if m not in composite]
     test_plots = [r.plot for r in split_records(read_data(data).usable()).get("test") or []]
     rows = []
     for name in order:
@@ -171,10 +175,8 @@ def run_benchmark(
         log.info("benchmark: training %s", name)
         model_type, defaults, settings = variant(name)
         opts = {**defaults, **(options.get(name) or {})}
-        if name == "ensemble" and "members" not in opts:
-            members = [str((out / m).resolve()) for m in order if m != "ensemble"]
-            if members:
-                opts["members"] = members
+        if name in composite and "members" not in opts and singles:
+            opts["members"] = [str((out / m).resolve()) for m in singles]
         with _embedding_cache(Path(cache_dir) if cache_dir else None):
             result = train(data, model_type, out / name, model_options=opts,
                            command=f"moviegenre benchmark --models {','.join(models)}",
@@ -195,12 +197,12 @@ def run_benchmark(
             "bundle_mb": round(bundle_megabytes(result.path), 2),
             "machine": machine_description(),
         }
-        if name == "ensemble":
+        if name in composite:
             config = json.loads((result.path / "bundle.json").read_text(encoding="utf-8"))["config"]
             given = "members" in (options.get(name) or {})
             # members given as paths are named by type; this run's rows by their row names
             row["members"] = ([m["model_type"] for m in config["members"]] if given
-                              else [m for m in order if m != "ensemble"])  # fmt: skip
+                              else singles)  # fmt: skip
             row["weights"] = config["weights"]
             # members trained earlier in this run: the ensemble's cost includes theirs
             row["own_train_seconds"] = row["train_seconds"]

@@ -17,9 +17,9 @@ from moviegenre.data.dataset import fingerprint, label_set, split_records, targe
 from moviegenre.data.readers import read_data
 from moviegenre.errors import MovieGenreError
 from moviegenre.evaluation.metrics import compute_metrics
-from moviegenre.models import model_class
 from moviegenre.models.base import GenreModel
-from moviegenre.training.thresholds import decide, tune_thresholds
+from moviegenre.thresholds import decide, tune_thresholds
+from moviegenre.training.build import build_model
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def train(
     if not valid_set:
         raise MovieGenreError(f"{data}: the validation split is empty; thresholds need one")
     labels = label_set(train_set)
-    model = model_class(model_type)(labels, **(model_options or {}))
+    model = build_model(model_type, labels, model_options)
     started = time.perf_counter()
     targets = target_matrix(train_set, labels)
     valid_plots, valid_targets = [r.plot for r in valid_set], target_matrix(valid_set, labels)

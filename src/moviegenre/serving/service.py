@@ -1,0 +1,91 @@
+"""The model service the blueprints answer with: the loaded model, its JSON descriptions, limits.
+
+The app factory installs one per app (`install`); blueprints reach it through `current_service`,
+so they never import the factory.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Flask, current_app
+
+from moviegenre.models.base import Predictor
+
+# 1 MB: a plot is a paragraph; a batch of 256 long plots still fits comfortably.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_BATCH = 256
+
+
+def _finite(value: Any) -> Any:
+    """Replace NaN/inf (not valid JSON) with None, recursively, in bundle metadata."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class ModelService:
+    """The loaded model plus the JSON descriptions of it that every response shares."""
+
+    def __init__(self, model: Predictor) -> None:
+        self.model = model
+        meta = model.metadata or {}
+        self.thresholds = {
+            label: round(float(t), 4)
+            for label, t in zip(model.labels, model.thresholds, strict=True)
+        }
+        self.summary = {
+            "type": str(meta.get("model_type", model.kind)),
+            "version": str(meta.get("version") or meta.get("moviegenre_version") or "unknown"),
+            "fingerprint": _finite(meta.get("fingerprint")),
+        }
+        self.info = {
+            "model_type": self.summary["type"],
+            "version": self.summary["version"],
+            "fingerprint": self.summary["fingerprint"],
+            "labels": list(model.labels),
+            "thresholds": self.thresholds,
+            "min_genres": int(model.min_genres),
+            "max_words": model.max_words,
+            "metrics": _finite(meta.get("metrics") or {}),
+            "created": meta.get("created"),
+        }
+
+    def predict(self, plots: list[str]) -> list[dict[str, Any]]:
+        """Genres, scores and truncation per plot, in input order."""
+        from moviegenre.prediction import to_predictions
+
+        probs = self.model.predict_proba(plots)
+        return [p.to_dict() for p in to_predictions(self.model, plots, probs)]
+
+    def explain(self, plot: str) -> tuple[dict[str, list[list[Any]]], dict[str, Any]]:
+        """Per-genre word weights for one plot, and how they were made (method, words covered).
+
+        Imported lazily: explanations are the slow, optional part of the package.
+        """
+        from moviegenre.explain.occlusion import explain
+
+        result = explain(self.model, plot)
+        weights = {
+            str(genre): [[str(word), round(float(weight), 4)] for word, weight in pairs]
+            for genre, pairs in result.items()
+        }
+        return weights, _finite(result.info())
+
+
+_EXTENSION = "moviegenre"
+
+
+def install(app: Flask, service: ModelService) -> None:
+    """Make `service` the one every request of `app` uses."""
+    app.extensions[_EXTENSION] = service
+
+
+def current_service() -> ModelService:
+    """The model service of the app handling the current request."""
+    return current_app.extensions[_EXTENSION]
