@@ -106,8 +106,8 @@ def _children(pid: int) -> list[int]:
 def tree_rss_mb(pid: int, proportional: bool = False) -> float:
     """Resident memory of a process and all its descendants, in MB (Linux /proc).
 
-    RSS counts pages shared between processes (a preloaded gunicorn master and its forked
-    workers share the model) once per process; PSS (`proportional`) splits each shared page
+    RSS counts pages shared between processes (`predict --workers` forks workers that share the
+    model) once per process; PSS (`proportional`) splits each shared page
     between its sharers, so the PSS sum is what the tree really occupies.
     """
     source, pattern = ("smaps_rollup", r"Pss:\s+(\d+)") if proportional else (
@@ -538,7 +538,7 @@ def write_report(results: dict[str, Any], info: dict[str, Any], command: str) ->
             f"{fmt(conc.get('p99_ms'), 2)} | {h['concurrent_errors']} of "
             f"{h['concurrent_requests']} | {fmt(h['concurrent_rps'], 0)} |",
             "",
-            "Memory of the server, all its processes together (gunicorn master + worker): "
+            "Memory of the server (one waitress process): "
             f"peak PSS {fmt(h.get('server_peak_pss_mb'), 0)} MB (shared pages counted once); "
             f"peak sum of RSS {fmt(h['server_peak_rss_mb'], 0)} MB (shared pages counted once "
             "per process). scikit-learn imports pandas when it is "
@@ -572,7 +572,9 @@ def write_report(results: dict[str, Any], info: dict[str, Any], command: str) ->
         "The load test (`python -m pytest -s tests/test_load.py`: 10,000 API requests from 32 "
         "concurrent clients on loopback, oversized bodies and a slow client mixed in) asserts zero "
         "errors and reports the server's memory growth from the first to the last 1,000 requests; "
-        "its measured figures are in [docs/api.md](docs/api.md#load-test).",
+        "its measured figures are in [docs/api.md](docs/api.md#load-test). Slow clients: "
+        "`python benchmarks/slow_clients.py --write-docs` (its section below is kept when this "
+        "script rewrites the file).",
         "",
     ]
     if results.get("flops"):
@@ -600,7 +602,13 @@ def write_report(results: dict[str, Any], info: dict[str, Any], command: str) ->
             ]
     if results["notes"]:
         lines += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
-    write_text_atomic(OUT, "\n".join(lines))
+    kept = ""
+    if OUT.exists():  # benchmarks/slow_clients.py's section, measured separately
+        old = OUT.read_text(encoding="utf-8")
+        start, end = "<!-- slow-clients:start -->", "<!-- slow-clients:end -->"
+        if start in old and end in old:
+            kept = start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    write_text_atomic(OUT, "\n".join(lines) + ("\n" + kept if kept else ""))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,7 @@ XSS_PLOT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwne
 
 @pytest.fixture(scope="module")
 def server(tfidf_bundle: Path):
-    with running_server(tfidf_bundle, workers=1, threads=4) as running:
+    with running_server(tfidf_bundle) as running:
         yield running
 
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_web_server import needs_proc, rss_kib, running_server
+from test_web_server import needs_proc, running_server
 
 TOTAL = int(os.environ.get("MOVIEGENRE_LOAD_REQUESTS", "10000"))
 CLIENTS = 32
@@ -26,6 +26,24 @@ PLOTS = [
 ]
 
 pytestmark = [pytest.mark.slow, needs_proc]
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its children, from /proc (no psutil)."""
+    total = 0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        pids.extend(int(c) for c in children)
+    return total
 
 
 class Tally:
@@ -100,7 +118,7 @@ def test_ten_thousand_requests(tfidf_bundle: Path, record_property) -> None:
     tally = Tally()
     oversized: list[int | str] = []
     stop = threading.Event()
-    with running_server(tfidf_bundle, workers=2, threads=8, timeout=30) as server:
+    with running_server(tfidf_bundle) as server:
         pid = server.process.pid
         # A slow client: half a request, then silence for the whole run.
         slow = socket.create_connection(("127.0.0.1", server.port))

@@ -1,4 +1,4 @@
-"""`moviegenre serve` as a real gunicorn process on loopback: start-up, headers, slow clients."""
+"""`moviegenre serve` as a real waitress process on loopback: answers, limits, timeouts, faults."""
 
 from __future__ import annotations
 
@@ -6,17 +6,38 @@ import contextlib
 import http.client
 import json
 import os
+import signal
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from moviegenre.serving.server import gunicorn_options, is_loopback
+from moviegenre.serving.app import SECURITY_HEADERS
+from moviegenre.serving.service import MAX_BODY_BYTES
+from moviegenre.serving.server import (
+    DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_THREADS,
+    DEFAULT_TIMEOUT,
+    MAX_THREADS,
+    ServerSettings,
+    is_loopback,
+    raise_open_file_limit,
+)
+
+JSON = {"Content-Type": "application/json"}
+# Headers that promise a JSON body; the tests send part of it, or none.
+POST_HEAD = (
+    b"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: %d\r\n\r\n"
+)
 
 
 def free_port() -> int:
@@ -41,59 +62,81 @@ class Server:
         finally:
             conn.close()
 
+    def connect(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
 
-@contextlib.contextmanager
-def running_server(
-    bundle: Path, workers: int = 2, threads: int = 4, timeout: int = 10
-) -> Iterator[Server]:
-    """Start `moviegenre serve` on a free loopback port; stop it (and its workers) afterwards."""
-    port = free_port()
+
+def start_server(bundle: Path, *options: str, port: int | None = None) -> Server:
+    """Start `moviegenre serve` on a free loopback port and wait until it answers /healthz."""
+    port = port or free_port()
     command = [sys.executable, "-m", "moviegenre", "serve", "--model", str(bundle),
-               "--port", str(port), "--workers", str(workers), "--threads", str(threads),
-               "--timeout", str(timeout)]  # fmt: skip
+               "--port", str(port), *options]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     server = Server(process, port)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            if server.request("GET", "/healthz")[0] == 200:
+                return server
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("server did not start within 60 s")
+        time.sleep(0.05)
+
+
+def stop_server(server: Server) -> str:
+    """SIGTERM (the server drains and exits), then return its log (once; later calls: "")."""
+    if server.process.stderr.closed:
+        return ""
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+    log = server.process.stderr.read().decode()
+    server.process.stderr.close()
+    return log
+
+
+@contextlib.contextmanager
+def running_server(bundle: Path, *options: str) -> Iterator[Server]:
+    """`moviegenre serve` on a free loopback port for the length of the block.
+
+    Tests that read the log call stop_server inside the block; this one then does nothing.
+    """
+    server = start_server(bundle, *options)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
-            try:
-                if server.request("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start within 60 s")
-            time.sleep(0.2)
         yield server
     finally:
-        process.terminate()  # gunicorn's master stops its workers on SIGTERM
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stderr.close()
+        stop_server(server)
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its children, from /proc (no psutil)."""
-    total = 0
-    pids = [pid]
-    while pids:
-        current = pids.pop()
-        try:
-            with open(f"/proc/{current}/status", encoding="ascii") as handle:
-                for line in handle:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        pids.extend(int(c) for c in children)
-    return total
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes `sock` (EOF or reset) within `within` seconds."""
+    sock.settimeout(within)
+    try:
+        while sock.recv(4096):
+            pass  # an answer before the close is fine
+        return True
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def assert_json_error(status: int, headers: dict[str, str], body: bytes, code: str) -> None:
+    assert headers["Content-Type"].startswith("application/json"), (status, headers, body)
+    for key, value in SECURITY_HEADERS.items():
+        assert headers[key] == value, (key, headers)
+    error = json.loads(body)["error"]
+    assert error["code"] == code and error["message"], error
 
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
@@ -104,14 +147,42 @@ def test_loopback_detection():
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
 
 
-def test_gunicorn_options_preload_and_threads():
-    options = gunicorn_options("127.0.0.1", 8000, 3, 5, 30)
-    assert options["preload_app"] is True  # several workers share one preloaded model
-    assert gunicorn_options("127.0.0.1", 8000, 1, 5, 30)["preload_app"] is False
-    assert options["worker_class"] == "gthread"
-    assert (options["workers"], options["threads"]) == (3, 5)
-    assert options["bind"] == "127.0.0.1:8000"
-    assert gunicorn_options("::1", 80, 1, 1, 5)["bind"] == "[::1]:80"
+def test_defaults_hold_against_slow_clients():
+    settings = ServerSettings()
+    options = settings.adjustments(MAX_BODY_BYTES)
+    assert settings.host == "127.0.0.1"
+    assert options["connection_limit"] == DEFAULT_CONNECTION_LIMIT >= 1000
+    assert options["channel_timeout"] == DEFAULT_TIMEOUT >= 10
+    assert options["cleanup_interval"] <= DEFAULT_TIMEOUT  # idle ones really do get closed
+    assert options["asyncore_use_poll"] is True  # select() fails past 1,024 descriptors
+    assert 1 <= options["threads"] == DEFAULT_THREADS <= MAX_THREADS <= 64
+    assert options["max_request_body_size"] == MAX_BODY_BYTES + 1  # waitress refuses >= limit
+    assert options["expose_tracebacks"] is False
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "flag"),
+    [("threads", 0, "--threads"), ("threads", 65, "--threads"), ("timeout", 0, "--timeout"),
+     ("connection_limit", 0, "--connection-limit"), ("port", 70000, "--port")],
+)  # fmt: skip
+def test_bad_settings_are_one_line_errors(field, value, flag):
+    from moviegenre.errors import MovieGenreError
+
+    with pytest.raises(MovieGenreError, match=flag):
+        ServerSettings(**{field: value}).check()
+
+
+def test_open_file_limit_is_raised_to_what_connections_need():
+    resource = pytest.importorskip("resource", reason="no RLIMIT_NOFILE on this platform")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        if soft > 64:  # lower it first, so raising it is what the call has to do
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+        want = 2000 if hard == resource.RLIM_INFINITY else min(2000, hard)
+        assert raise_open_file_limit(2000) == want
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == want
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_serve_defaults_to_loopback_and_no_debug():
@@ -119,6 +190,7 @@ def test_serve_defaults_to_loopback_and_no_debug():
 
     args = build_parser().parse_args(["serve"])
     assert args.host == "127.0.0.1" and args.port == 5000
+    assert args.connection_limit >= 1000 and args.timeout >= 10 and args.threads <= 64
     assert not hasattr(args, "debug")
 
 
@@ -133,72 +205,224 @@ def test_serve_rejects_a_missing_bundle(tmp_path):
 
 
 @needs_proc
-def test_real_server_answers_with_headers_and_limits(tfidf_bundle):
-    with running_server(tfidf_bundle, workers=1, threads=2) as server:
+def test_every_answer_has_headers_and_errors_are_json(tfidf_bundle):
+    with running_server(tfidf_bundle) as server:
         status, headers, body = server.request(
-            "POST", "/api/v1/predict", json.dumps({"plot": "ghost"}).encode(),
-            {"Content-Type": "application/json"},
-        )  # fmt: skip
+            "POST", "/api/v1/predict", json.dumps({"plot": "ghost"}).encode(), JSON
+        )
         assert status == 200 and "Horror" in json.loads(body)["genres"]
         assert headers["X-Frame-Options"] == "DENY"
         assert "script-src 'self'" in headers["Content-Security-Policy"]
-        assert headers["Server"].startswith("gunicorn")
-        status, _, body = server.request(
-            "POST", "/api/v1/predict", b"x" * (2 << 20), {"Content-Type": "application/json"}
+        assert headers["Server"] == "moviegenre"
+        # Over the body limit: refused by the server from the Content-Length, body unread.
+        status, headers, body = server.request(
+            "POST", "/api/v1/predict", b"x" * (MAX_BODY_BYTES + 1), JSON
         )
-        assert status == 413 and json.loads(body)["error"]["code"] == "payload_too_large"
-        status, headers, _ = server.request("DELETE", "/api/v1/model")
+        assert status == 413
+        assert_json_error(status, headers, body, "payload_too_large")
+        # Chunked, so the server only learns the size while reading.
+        chunks = (b"x" * 65536 for _ in range(MAX_BODY_BYTES // 65536 + 2))
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            conn.request("POST", "/api/v1/predict", body=chunks, headers=JSON,
+                         encode_chunked=True)  # fmt: skip
+            response = conn.getresponse()
+            assert response.status == 413
+            assert_json_error(
+                413, dict(response.getheaders()), response.read(), "payload_too_large"
+            )
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may close before the client has sent everything
+        finally:
+            conn.close()
+        status, headers, body = server.request("DELETE", "/api/v1/model")
         assert status == 405 and headers["Allow"]
+        assert_json_error(status, headers, body, "method_not_allowed")
+        status, headers, body = server.request("GET", "/api/v1/nope")
+        assert_json_error(status, headers, body, "not_found")
+        status, headers, body = server.request("POST", "/api/v1/predict", b"{}", {})
+        assert status == 415
+        assert_json_error(status, headers, body, "unsupported_media_type")
+        status, headers, body = server.request("POST", "/api/v1/predict", b"[", JSON)
+        assert status == 400
+        assert_json_error(status, headers, body, "bad_request")
+        # Requests the server itself rejects before the app sees them.
+        status, headers, body = server.request(
+            "GET", "/healthz", headers={"X-Big": "y" * (128 * 1024)}
+        )
+        assert status == 431
+        assert_json_error(status, headers, body, "headers_too_large")
+        sock = server.connect()
+        sock.sendall(b"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\n")
+        answer = sock.recv(65536)
+        sock.close()
+        head, _, raw = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), answer
+        assert b"X-Frame-Options: DENY" in head
+        assert json.loads(raw)["error"]["code"] == "bad_request"
+        assert "Traceback" not in stop_server(server)
 
 
 @needs_proc
-def test_slow_client_does_not_block_others(tfidf_bundle):
-    with running_server(tfidf_bundle, workers=1, threads=2) as server:
-        slow = socket.create_connection(("127.0.0.1", server.port))
+def test_connections_past_the_limit_are_refused_not_left_waiting(tfidf_bundle):
+    with running_server(tfidf_bundle, "--connection-limit", "5") as server:
+        held = [server.connect() for _ in range(5)]
         try:
-            # Half a request: headers promise a body that never comes.
-            slow.sendall(
-                b"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\n"
-                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
-            )
-            time.sleep(0.5)
-            started = time.monotonic()
-            for _ in range(20):
-                status, _, _ = server.request(
-                    "POST",
-                    "/api/v1/predict",
-                    b'{"plot": "love"}',
-                    {"Content-Type": "application/json"},
-                )
-                assert status == 200
-            assert time.monotonic() - started < 15
+            time.sleep(0.3)  # the server has accepted them
+            extra = server.connect()
+            extra.settimeout(5)
+            answer = b""
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := extra.recv(4096):  # answered and closed, not left hanging
+                    answer += chunk
+            extra.close()
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503"), answer
+            assert b"X-Content-Type-Options: nosniff" in head
+            assert json.loads(body)["error"]["code"] == "service_unavailable"
         finally:
-            slow.close()
+            for sock in held:
+                sock.close()
+        time.sleep(0.3)
+        assert server.request("GET", "/healthz")[0] == 200  # room again once they left
 
 
-def test_no_wsgi_server_is_a_clear_error(tfidf_bundle, monkeypatch):
-    import builtins
+@needs_proc
+def test_silent_and_stalled_connections_are_closed_after_the_timeout(tfidf_bundle):
+    with running_server(tfidf_bundle, "--timeout", "2") as server:
+        silent = server.connect()
+        stalled_header = server.connect()
+        stalled_header.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        stalled_body = server.connect()
+        stalled_body.sendall(POST_HEAD % 50 + b"{")
+        idle = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        idle.request("GET", "/healthz")
+        assert idle.getresponse().read()
+        trickling = server.connect()
+        trickling.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        started = time.monotonic()
+        # A byte every half second keeps a connection open past the timeout.
+        while time.monotonic() - started < 4:
+            trickling.sendall(b"a")
+            time.sleep(0.5)
+        for sock in (silent, stalled_header, stalled_body, idle.sock):
+            assert closed_by_server(sock, within=4)
+        assert not closed_by_server(trickling, within=0.2)
+        trickling.sendall(b"\r\n\r\n")  # and it is still served once it finishes
+        trickling.settimeout(10)
+        assert trickling.recv(4096).startswith(b"HTTP/1.1 200")
+        for sock in (silent, stalled_header, stalled_body, trickling):
+            sock.close()
+        idle.close()
 
-    from moviegenre.errors import MovieGenreError
-    from moviegenre.serving import server as server_module
 
-    real_import = builtins.__import__
+@needs_proc
+def test_clients_that_disconnect_mid_request_cost_nothing(tfidf_bundle):
+    with running_server(tfidf_bundle, "--threads", "2") as server:
+        for _ in range(20):
+            sock = server.connect()  # half a body, then gone
+            sock.sendall(POST_HEAD % 40 + b"{")
+            sock.close()
+            sock = server.connect()  # a whole request, gone before the answer
+            body = json.dumps({"plots": ["a ghost story"] * 200}).encode()
+            sock.sendall(POST_HEAD % len(body) + body)
+            # Linger on, zero seconds: the close is a reset, as when a client crashes.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        status, _, body = server.request("POST", "/api/v1/predict", b'{"plot": "love"}', JSON)
+        assert status == 200 and json.loads(body)["genres"]
+        time.sleep(0.5)
+        fds = len(os.listdir(f"/proc/{server.process.pid}/fd"))
+        log = stop_server(server)
+    assert "Traceback" not in log and "Exception" not in log, log
+    assert fds < 30  # nothing of the dropped clients is still open
 
-    def no_waitress(name, *args, **kwargs):
-        if name == "waitress":
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(server_module, "_gunicorn_available", lambda: False)
-    monkeypatch.setattr(builtins, "__import__", no_waitress)
-    with pytest.raises(MovieGenreError, match="waitress"):
-        server_module.serve(tfidf_bundle, port=free_port())
+class SlowModel:
+    """A model whose predictions wait until the test lets them finish."""
+
+    labels = ["Horror", "Comedy"]
+    thresholds = np.array([0.5, 0.5])
+    min_genres = 1
+    max_words = None
+    metadata = {"model_type": "slow"}
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def predict_proba(self, plots):
+        self.entered.set()
+        assert self.release.wait(30)
+        return np.full((len(plots), 2), 0.9, dtype=np.float32)
 
 
-@pytest.mark.parametrize(("workers", "threads"), [(0, 1), (1, 0)])
-def test_serve_rejects_bad_worker_counts(workers, threads):
-    from moviegenre.errors import MovieGenreError
-    from moviegenre.serving.server import serve
+def test_stop_answers_requests_in_flight_then_returns():
+    from moviegenre.serving.app import create_app
+    from moviegenre.serving.server import build_server
 
-    with pytest.raises(MovieGenreError, match="at least 1"):
-        serve(None, workers=workers, threads=threads)
+    model = SlowModel()
+    server = build_server(create_app(model=model), ServerSettings(port=0, threads=2))
+    port = int(server.effective_port)
+    loop = threading.Thread(target=server.serve_until_stopped, daemon=True)
+    loop.start()
+    idle = socket.create_connection(("127.0.0.1", port))  # an idle keep-alive client
+    answers: list[int] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/api/v1/predict", b'{"plot": "ghost"}', JSON)
+        answers.append(conn.getresponse().status)
+
+    requester = threading.Thread(target=client)
+    requester.start()
+    assert model.entered.wait(10)
+    server.stop()  # what SIGTERM does
+    time.sleep(1.5)  # the loop has noticed: it no longer accepts, it waits for the request
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    assert closed_by_server(idle, within=2)  # nothing in flight there: closed
+    assert loop.is_alive()
+    model.release.set()
+    requester.join(10)
+    loop.join(10)
+    assert answers == [200]  # the request in flight was answered
+    assert not loop.is_alive()
+
+
+@needs_proc
+def test_sigterm_stops_the_server_cleanly(tfidf_bundle):
+    server = start_server(tfidf_bundle)
+    slow = [server.connect() for _ in range(20)]
+    for sock in slow[:10]:
+        sock.sendall(b"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\n")
+    started = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    log = stop_server(server)
+    assert server.process.returncode == 0
+    assert time.monotonic() - started < 5  # slow clients do not hold the shutdown
+    assert "moviegenre: stopped" in log and "Traceback" not in log
+    for sock in slow:
+        sock.close()
+
+
+@needs_proc
+def test_a_restarted_server_answers_on_the_same_port(tfidf_bundle):
+    """Under a restart policy (docs/api.md), a killed server comes back on its port at once."""
+    first = start_server(tfidf_bundle)
+    client = first.connect()  # an open connection leaves the port in TIME_WAIT once killed
+    first.process.kill()
+    first.process.wait()
+    stop_server(first)
+    client.close()
+    started = time.monotonic()
+    second = start_server(tfidf_bundle, port=first.port)
+    try:
+        elapsed = time.monotonic() - started
+        status, _, _ = second.request("POST", "/api/v1/predict", b'{"plot": "ghost"}', JSON)
+        assert status == 200
+        print(f"restarted server answered {elapsed:.2f} s after it was started")
+        # The 2 s target is measured by benchmarks/slow_clients.py; a busy machine gets slack.
+        assert elapsed < 10
+    finally:
+        stop_server(second)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -27,7 +28,10 @@ ERROR_CODES = {
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    431: "headers_too_large",
     500: "internal_error",
+    501: "not_implemented",
+    503: "service_unavailable",
 }
 ERROR_HINTS = {
     404: "no such endpoint; see /api/v1/openapi.json for the API",
@@ -36,9 +40,14 @@ ERROR_HINTS = {
 }
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_document(status: int, message: str) -> dict[str, Any]:
     """The one error body shape: {"error": {"code": ..., "message": ...}}."""
-    response = jsonify({"error": {"code": ERROR_CODES.get(status, "error"), "message": message}})
+    return {"error": {"code": ERROR_CODES.get(status, "error"), "message": message}}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """An error answer from the app (the server's own answers use error_document too)."""
+    response = jsonify(error_document(status, message))
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value

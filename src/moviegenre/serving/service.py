@@ -13,7 +13,9 @@ from flask import Flask, current_app
 
 from moviegenre.models.base import Predictor
 
-# 1 MB: a plot is a paragraph; a batch of 256 long plots still fits comfortably.
+# 1 MB: a plot is a paragraph; a batch of 256 long plots still fits comfortably. The one body
+# limit: the app sets it as MAX_CONTENT_LENGTH and the server refuses bigger bodies before reading
+# them (serving/server.py reads it from the app's config).
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 256
 
