@@ -315,11 +315,14 @@ def make_input(path: Path, plots: list[str], rows: int) -> Path:
     return path
 
 
-def measure_batch_cli(bundle: Path | None, source: Path, workers: int) -> dict[str, Any]:
+def measure_batch_cli(
+    bundle: Path | None, source: Path, workers: int, extra: Sequence[str] = ()
+) -> dict[str, Any]:
     rows = sum(1 for _ in open(source, "rb"))
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         cmd = [*moviegenre_cmd(), "predict", "--input", str(source), "--output",
-               str(Path(tmp) / "out.jsonl"), "--workers", str(workers), "--quiet"]  # fmt: skip
+               str(Path(tmp) / "out.jsonl"), "--workers", str(workers), "--quiet",
+               *extra]  # fmt: skip
         if bundle is not None:
             cmd += ["--model", str(bundle)]
         result = run_measured(cmd)
