@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from moviegenre.models.base import Predictor
 from moviegenre.serving.app import SECURITY_HEADERS
-from moviegenre.serving.service import MAX_BODY_BYTES
 from moviegenre.serving.server import (
     DEFAULT_CONNECTION_LIMIT,
     DEFAULT_THREADS,
@@ -31,6 +31,7 @@ from moviegenre.serving.server import (
     is_loopback,
     raise_open_file_limit,
 )
+from moviegenre.serving.service import MAX_BODY_BYTES
 
 JSON = {"Content-Type": "application/json"}
 # Headers that promise a JSON body; the tests send part of it, or none.
@@ -254,7 +255,9 @@ def test_every_answer_has_headers_and_errors_are_json(tfidf_bundle):
         assert_json_error(status, headers, body, "headers_too_large")
         sock = server.connect()
         sock.sendall(b"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\n")
-        answer = sock.recv(65536)
+        answer = b""
+        while chunk := sock.recv(65536):  # the server closes after an error answer
+            answer += chunk
         sock.close()
         head, _, raw = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 400"), answer
@@ -266,9 +269,14 @@ def test_every_answer_has_headers_and_errors_are_json(tfidf_bundle):
 @needs_proc
 def test_connections_past_the_limit_are_refused_not_left_waiting(tfidf_bundle):
     with running_server(tfidf_bundle, "--connection-limit", "5") as server:
-        held = [server.connect() for _ in range(5)]
+        held = []
+        for _ in range(5):  # an answered request: the server has accepted the connection
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            assert response.status == 200 and response.read()
+            held.append(conn)
         try:
-            time.sleep(0.3)  # the server has accepted them
             extra = server.connect()
             extra.settimeout(5)
             answer = b""
@@ -338,16 +346,12 @@ def test_clients_that_disconnect_mid_request_cost_nothing(tfidf_bundle):
     assert fds < 30  # nothing of the dropped clients is still open
 
 
-class SlowModel:
+class SlowModel(Predictor):
     """A model whose predictions wait until the test lets them finish."""
 
-    labels = ["Horror", "Comedy"]
-    thresholds = np.array([0.5, 0.5])
-    min_genres = 1
-    max_words = None
-    metadata = {"model_type": "slow"}
-
     def __init__(self) -> None:
+        super().__init__(["Horror", "Comedy"])
+        self.metadata = {"model_type": "slow"}
         self.entered = threading.Event()
         self.release = threading.Event()
 
