@@ -17,7 +17,7 @@ from moviegenre.data.readers import iter_records
 from moviegenre.data.record import MovieRecord
 from moviegenre.errors import MovieGenreError
 from moviegenre.files import atomic_writer
-from moviegenre.prediction import to_predictions
+from moviegenre.prediction import Prediction, to_predictions
 
 DEFAULT_CHUNK = 512
 # Chunks allowed in flight per worker: enough to keep workers busy, small enough for flat memory.
@@ -79,7 +79,8 @@ def predict_lines(model: Any, rows: list[MovieRecord]) -> str:
         if row.plot:
             record = {**keys, **next(predictions).to_dict()}
         else:
-            record = {**keys, "genres": [], "scores": {}, "truncated": False, "error": NO_PLOT}
+            # the same fields as any answer (empty), so every line has one shape
+            record = {**keys, **Prediction(genres=[], scores={}).to_dict(), "error": NO_PLOT}
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     return "".join(lines)
 
