@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from moviegenre.data.dataset import label_set, split_records, target_matrix
     from moviegenre.data.readers import read_data
-    from moviegenre.files import write_text_atomic
+    from moviegenre.files import atomic_path, write_text_atomic
     from moviegenre.models.lstm import LSTMGenreModel
     from moviegenre.models.minilm import default_cache_dir, embedding_cache
     from moviegenre.training.distill import DEFAULT_TEACHER, cross_fitted_probs, soft_targets
@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with embedding_cache(default_cache_dir()):
             teacher = cross_fitted_probs(DEFAULT_TEACHER, labels, train, hard, valid_plots, valid_y)
-        np.save(teacher_file, teacher)
+        with atomic_path(teacher_file) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, teacher)  # a cut-short run must not leave a truncated cache
     print(f"teacher ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
     rows = []
