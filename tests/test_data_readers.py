@@ -140,6 +140,17 @@ def test_latin1_and_gzip_tables_are_read(tmp_path: Path) -> None:
         assert record.genres == ("Comédie", "Romance")
 
 
+def test_gzip_cut_short_within_the_sniffed_start_is_a_clear_error(tmp_path: Path) -> None:
+    # Detection decodes the first 64 KiB to guess the encoding; a file cut before that must
+    # fail with the damaged-gzip message, not an EOFError traceback.
+    text = "title,overview,genres\n" + "".join(f"M{i},Plot {i},Drama\n" for i in range(20000))
+    packed = gzip.compress(text.encode())
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(packed[: len(packed) // 20])
+    with pytest.raises(MovieGenreError, match="damaged gzip file"):
+        detect_format(path)
+
+
 def test_generic_json_lines_and_parquet(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

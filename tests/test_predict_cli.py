@@ -364,3 +364,24 @@ def test_shared_raw_files_one_line_per_row_read(raw_dir: Path, tmp_path: Path, n
     assert all(f"{n} {reason}" in summary for reason, n in inspected["skip_reasons"].items())
     if name == "mymoviedb.csv":
         assert inspected["skipped"] == 213 and inspected["rows"] == 9634
+
+
+@pytest.mark.parametrize(("workers", "keep"), [("1", 4000), ("1", 0.5), ("2", 0.5)])
+def test_gzip_cut_short_is_a_one_line_error_and_no_output(
+    tfidf_bundle: Path, tmp_path: Path, capsys, workers: str, keep: float
+) -> None:
+    import gzip
+
+    rows = "".join(json.dumps({"id": i, "plot": f"a ghost story {i}"}) + "\n" for i in range(30000))
+    packed = gzip.compress(rows.encode())
+    # 4000 bytes: cut within the part read to detect the format; half: after many chunks
+    # were predicted (and, with workers, handed out).
+    source = tmp_path / "plots.jsonl.gz"
+    source.write_bytes(packed[: int(keep if keep > 1 else keep * len(packed))])
+    out = tmp_path / "out.jsonl"
+    code = main(["predict", "--model", str(tfidf_bundle), "--input", str(source), "--output",
+                 str(out), "--workers", workers, "--batch-size", "100", "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"moviegenre: error: {source}: damaged gzip file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plots.jsonl.gz"]

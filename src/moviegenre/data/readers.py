@@ -48,6 +48,7 @@ def detect_format(path: str | Path) -> str:
             magic = handle.read(4)
         with open_binary(path) as handle:
             sample = handle.read(4096)
+        line = first_line(path)  # reads further (the encoding is sniffed on 64 KiB)
     except (EOFError, zlib.error) as exc:
         raise MovieGenreError(f"{path}: damaged gzip file ({exc})") from exc
     except OSError as exc:
@@ -59,7 +60,6 @@ def detect_format(path: str | Path) -> str:
     # Binary: NUL bytes in what is not UTF-8 (a NUL inside a UTF-8 plot is still text).
     if b"\0" in sample and sniff_encoding(sample) != "utf-8-sig":
         raise MovieGenreError(f"{path}: binary file of unknown format; {EXPECTED}")
-    line = first_line(path)
     if is_imdb_list(line):
         return "imdb-lists"
     if looks_like_metadata(line) or (looks_like_plots(line) and path.name == PLOTS):
