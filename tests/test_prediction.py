@@ -15,14 +15,12 @@ LABELS = ["Action", "Comedy", "Drama", "Horror"]
 
 
 def _reference(model: SimpleNamespace, plot: str, row: np.ndarray) -> Prediction:
-    """The plain per-plot definition: thresholds, at least min_genres, Python's round()."""
-    picked = [i for i, p in enumerate(row) if p >= model.thresholds[i]]
+    """The plain per-plot definition: thresholds (a plot with fewer than min_genres genres gets
+    the top min_genres added), genres most probable first, Python's round()."""
+    picked = {i for i, p in enumerate(row) if p >= model.thresholds[i]}
     ranked = sorted(range(len(row)), key=lambda i: (-row[i], i))
-    for i in ranked:
-        if len(picked) >= model.min_genres:
-            break
-        if i not in picked:
-            picked.append(i)
+    if len(picked) < model.min_genres:  # too few: the top min_genres genres are added
+        picked |= set(ranked[: model.min_genres])
     return Prediction(
         genres=[LABELS[i] for i in ranked if i in picked],
         scores={label: round(float(p), 4) for label, p in zip(LABELS, row, strict=True)},
