@@ -24,7 +24,8 @@ from moviegenre.data.dataset import label_set, split_records, target_matrix
 from moviegenre.data.readers import read_data
 from moviegenre.data.record import MovieRecord
 from moviegenre.files import write_text_atomic
-from moviegenre.models import model_class
+from moviegenre.models.minilm.cache import default_cache_dir
+from moviegenre.training.build import build_model
 from moviegenre.training.train import tune_and_score
 
 # the frozen-MiniLM head the benchmark picks on valid (see docs/leaderboard.md)
@@ -40,7 +41,7 @@ def fit_and_score(
     tests: dict[str, list[MovieRecord]],
 ) -> dict[str, dict[str, float]]:
     """Fit on `train`, tune thresholds on `valid`, return headline metrics on each test subset."""
-    model = model_class(model_type)(labels, **options)
+    model = build_model(model_type, labels, options, cache_dir=default_cache_dir())
     model.fit([r.plot for r in train], target_matrix(train, labels),
               [r.plot for r in valid], target_matrix(valid, labels))  # fmt: skip
     sets = {
@@ -66,7 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from moviegenre.models.minilm import default_cache_dir, embedding_cache
 
     splits = split_records(read_data(args.data).usable())
     train, valid, test = splits["train"], splits["valid"], splits["test"]
@@ -78,30 +78,29 @@ def main(argv: list[str] | None = None) -> int:
             "train_rows_kept": sum(source not in r.sources for r in train),
             "test_rows": sum(source in r.sources for r in test),
         }
-    with embedding_cache(default_cache_dir()):
-        for model_type in [m.strip() for m in args.models.split(",") if m.strip()]:
-            options = DEFAULT_OPTIONS.get(model_type, {})
-            started = time.perf_counter()
-            tests = {"all": test} | {s: [r for r in test if s in r.sources] for s in sources}
-            baseline = fit_and_score(model_type, options, labels, train, valid, tests)
-            rows = {"all": {"normal": baseline["all"]}}
-            for source in sources:
-                held_out = fit_and_score(
-                    model_type, options, labels,
-                    [r for r in train if source not in r.sources],
-                    [r for r in valid if source not in r.sources],
-                    {source: tests[source]},
-                )[source]  # fmt: skip
-                normal = baseline[source]
-                rows[source] = {
-                    "normal": normal,
-                    "held_out": held_out,
-                    "micro_drop": round(normal["micro_f1"] - held_out["micro_f1"], 4),
-                    "macro_drop": round(normal["macro_f1"] - held_out["macro_f1"], 4),
-                }
-                print(f"{model_type} without {source}: {rows[source]}", file=sys.stderr)
-            seconds = round(time.perf_counter() - started, 1)
-            results["models"][model_type] = {"options": options, "seconds": seconds, "rows": rows}
+    for model_type in [m.strip() for m in args.models.split(",") if m.strip()]:
+        options = DEFAULT_OPTIONS.get(model_type, {})
+        started = time.perf_counter()
+        tests = {"all": test} | {s: [r for r in test if s in r.sources] for s in sources}
+        baseline = fit_and_score(model_type, options, labels, train, valid, tests)
+        rows = {"all": {"normal": baseline["all"]}}
+        for source in sources:
+            held_out = fit_and_score(
+                model_type, options, labels,
+                [r for r in train if source not in r.sources],
+                [r for r in valid if source not in r.sources],
+                {source: tests[source]},
+            )[source]  # fmt: skip
+            normal = baseline[source]
+            rows[source] = {
+                "normal": normal,
+                "held_out": held_out,
+                "micro_drop": round(normal["micro_f1"] - held_out["micro_f1"], 4),
+                "macro_drop": round(normal["macro_f1"] - held_out["macro_f1"], 4),
+            }
+            print(f"{model_type} without {source}: {rows[source]}", file=sys.stderr)
+        seconds = round(time.perf_counter() - started, 1)
+        results["models"][model_type] = {"options": options, "seconds": seconds, "rows": rows}
     out = Path(args.out)
     write_text_atomic(out / "cross_source.json", json.dumps(results, indent=2) + "\n")
     markdown = render(results)

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from moviegenre.data.readers import read_data
     from moviegenre.files import atomic_path, write_text_atomic
     from moviegenre.models.lstm import LSTMGenreModel
-    from moviegenre.models.minilm import default_cache_dir, embedding_cache
+    from moviegenre.models.minilm.cache import default_cache_dir
     from moviegenre.training.distill import DEFAULT_TEACHER, cross_fitted_probs, soft_targets
     from moviegenre.training.leaderboard import machine_description
     from moviegenre.training.train import tune_and_score
@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if teacher_file.is_file():
         teacher = np.load(teacher_file)
     else:
-        with embedding_cache(default_cache_dir()):
-            teacher = cross_fitted_probs(DEFAULT_TEACHER, labels, train, hard, valid_plots, valid_y)
+        teacher = cross_fitted_probs(DEFAULT_TEACHER, labels, train, hard, valid_plots, valid_y,
+                                     cache_dir=default_cache_dir())  # fmt: skip
         with atomic_path(teacher_file) as tmp, open(tmp, "wb") as handle:
             np.save(handle, teacher)  # a cut-short run must not leave a truncated cache
     print(f"teacher ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)

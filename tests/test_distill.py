@@ -62,7 +62,9 @@ class _Recorder(GenreModel):
 
 
 def test_no_movie_is_scored_by_a_teacher_that_trained_on_it(monkeypatch) -> None:
-    monkeypatch.setattr(distill, "build_model", lambda name, labels, options: _Recorder(labels))
+    monkeypatch.setattr(
+        distill, "build_model", lambda name, labels, options, cache_dir=None: _Recorder(labels)
+    )
     _Recorder.fitted = []
     movies = [_record(i) for i in range(60)]
     targets = np.ones((60, 2), dtype=np.float32)

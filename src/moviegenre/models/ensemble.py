@@ -44,15 +44,17 @@ class EnsembleGenreModel(GenreModel, Composite):
 
     model_type = "ensemble"
     # the members are stored as bundles of their own, not as a hyper-parameter
-    run_settings = frozenset({"members"})
+    run_settings = frozenset({"members", "cache_dir"})
 
     def __init__(
         self,
         labels: Sequence[str],
         members: Sequence[Predictor | dict[str, Any]] | None = None,
         step: float = 0.1,
+        cache_dir: str | None = None,
     ) -> None:
         super().__init__(labels)
+        self.cache_dir = cache_dir  # passed on to members that cache embeddings
         self.specs: list[Predictor | dict[str, Any]] = list(members or DEFAULT_MEMBERS)
         if len(self.specs) < 1:
             raise MovieGenreError("an ensemble needs at least one member")
@@ -91,7 +93,12 @@ class EnsembleGenreModel(GenreModel, Composite):
                 raise MovieGenreError(
                     f"ensemble member {number}: an ensemble cannot hold an ensemble"
                 )
-            member = model_class(spec["type"])(self.labels, **(spec.get("options") or {}))
+            options = dict(spec.get("options") or {})
+            cls = model_class(spec["type"], options)
+            options.pop("finetune", None)
+            if self.cache_dir is not None and "cache_dir" in cls.run_settings:
+                options.setdefault("cache_dir", self.cache_dir)
+            member = cls(self.labels, **options)
             member.fit(plots, targets, valid_plots, valid_targets)
             if valid_plots is not None and len(valid_plots):
                 # a member is a normal bundle of its own, usable alone: give it tuned thresholds

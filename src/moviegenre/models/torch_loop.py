@@ -73,6 +73,8 @@ class LoopSettings:
     resume: bool = False
     desc: str = "training"
     progress: bool = True  # tqdm bar on stderr (rank 0 only)
+    report_epochs: bool = True  # one line per epoch (loss, valid score) on rank 0
+    distributed: bool = True  # join torchrun's process group when launched by it
 
 
 @dataclass
@@ -296,8 +298,12 @@ def fit_loop(
     if settings.epochs < 1:
         raise MovieGenreError(f"epochs must be at least 1, got {settings.epochs}")
     device = resolve_device(settings.device)
-    created_group = _init_distributed(device)
-    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    created_group = _init_distributed(device) if settings.distributed else False
+    distributed = (
+        settings.distributed
+        and torch.distributed.is_available()
+        and torch.distributed.is_initialized()
+    )
     rank = torch.distributed.get_rank() if distributed else 0
     world = torch.distributed.get_world_size() if distributed else 1
     main = rank == 0
@@ -399,7 +405,7 @@ def fit_loop(
             else:
                 bad_epochs += 1
                 stopped = bad_epochs >= settings.patience
-            if main:
+            if main and settings.report_epochs:
                 bar.write(
                     f"{settings.desc}: epoch {epoch}/{settings.epochs} "
                     f"loss {record['train_loss']:.4f} valid {score:.4f} (best {best_score:.4f} "

@@ -10,14 +10,21 @@ from moviegenre.models.base import Composite, GenreModel
 
 
 def build_model(
-    model_type: str, labels: list[str], options: dict[str, Any] | None = None
+    model_type: str,
+    labels: list[str],
+    options: dict[str, Any] | None = None,
+    cache_dir: str | Path | None = None,
 ) -> GenreModel:
     """An untrained model of `model_type`; a composite's members given as bundle paths are loaded.
 
     (The model types cannot load bundles themselves: the bundle layer sits above them.)
+    cache_dir: where models that cache embeddings (a `cache_dir` run setting) keep them.
     """
-    cls = model_class(model_type)
     options = dict(options or {})
+    cls = model_class(model_type, options)
+    options.pop("finetune", None)  # the old way to ask for minilm-finetuned; the class says it now
+    if cache_dir is not None and "cache_dir" in cls.run_settings:
+        options.setdefault("cache_dir", str(cache_dir))
     if issubclass(cls, Composite) and options.get("members"):
         from moviegenre.bundle import load_bundle
 

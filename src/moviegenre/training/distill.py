@@ -7,7 +7,8 @@ import hashlib
 import logging
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,23 +41,6 @@ def fold_of(record: MovieRecord, folds: int, seed: int = 0) -> int:
     return int.from_bytes(digest[:8], "big") % folds
 
 
-@contextlib.contextmanager
-def _shared_embeddings() -> Iterator[None]:
-    """Encode each plot with the frozen MiniLM once for all folds (a temporary cache), unless the
-    caller already set a cache (benchmarks keep one across runs)."""
-    try:
-        from moviegenre.models import minilm
-    except ImportError:  # the MiniLM extra is not installed: no teacher can use it
-        yield
-        return
-    if minilm.active_cache_dir() is not None:
-        yield
-        return
-    with tempfile.TemporaryDirectory(prefix="moviegenre-embeddings-") as directory:
-        with minilm.embedding_cache(directory):
-            yield
-
-
 def cross_fitted_probs(
     teacher: dict[str, Any],
     labels: Sequence[str],
@@ -66,12 +50,15 @@ def cross_fitted_probs(
     valid_targets: np.ndarray,
     folds: int = 5,
     seed: int = 0,
+    cache_dir: str | Path | None = None,
 ) -> np.ndarray:
     """Teacher probabilities for every training movie from a teacher that never trained on it.
 
     A teacher scoring its own training data would mostly repeat the hard labels (it has fitted
     them); k-fold cross-fitting gives each movie the probabilities of a model trained on the other
     folds, which is what the teacher would say about a movie it had not seen.
+    cache_dir: where a teacher that embeds plots (frozen MiniLM) keeps them, so each plot is
+    encoded once for all folds; a temporary directory when None.
     """
     if folds < 2:
         raise MovieGenreError(f"distillation needs at least 2 folds, not {folds}")
@@ -82,10 +69,14 @@ def cross_fitted_probs(
         )
     plots = [r.plot for r in records]
     probs = np.zeros(targets.shape, dtype=np.float32)
-    with _shared_embeddings():
+    with contextlib.ExitStack() as stack:
+        if cache_dir is None:
+            cache_dir = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="moviegenre-embeddings-")
+            )
         for k in tqdm(range(folds), desc="teacher folds", unit="fold"):
             inside, held_out = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            model = build_model(teacher["type"], list(labels), teacher.get("options"))
+            model = build_model(teacher["type"], list(labels), teacher.get("options"), cache_dir)
             model.fit([plots[i] for i in inside], targets[inside], valid_plots, valid_targets)
             probs[held_out] = model.predict_proba([plots[i] for i in held_out])
     return probs
@@ -106,6 +97,7 @@ def distilled_targets(
     targets: np.ndarray,
     valid_plots: Sequence[str],
     valid_targets: np.ndarray,
+    cache_dir: str | Path | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Soft targets for `model` from train()'s `distill` settings, and what to record about them."""
     if not model.accepts_soft_targets:
@@ -121,7 +113,7 @@ def distilled_targets(
     seed = int(settings.get("seed", 0))
     started = time.perf_counter()
     probs = cross_fitted_probs(
-        teacher, labels, records, targets, valid_plots, valid_targets, folds, seed
+        teacher, labels, records, targets, valid_plots, valid_targets, folds, seed, cache_dir
     )
     record = {"teacher": teacher, "alpha": alpha, "folds": folds, "seed": seed,
               "teacher_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip

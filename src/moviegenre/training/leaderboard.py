@@ -8,7 +8,7 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,35 +61,13 @@ def measure_throughput(
     if not plots:
         return 0.0
     model = load_bundle(bundle)
-    with one_thread(), _no_embedding_cache():
+    with one_thread():  # a loaded bundle caches no embeddings: the real encoder is timed
         model.predict_proba(plots[: min(8, len(plots))])  # warm-up: lazy imports, first allocations
         started = time.perf_counter()
         for start in range(0, len(plots), batch_size):
             model.predict_proba(plots[start : start + batch_size])
         seconds = time.perf_counter() - started
     return len(plots) / max(seconds, 1e-9)
-
-
-@contextlib.contextmanager
-def _no_embedding_cache() -> Iterator[None]:
-    # the embedding cache would make MiniLM look instant; measure the real encoder
-    try:
-        from moviegenre.models.minilm import embedding_cache
-    except ImportError:
-        yield
-        return
-    with embedding_cache(None):
-        yield
-
-
-def _embedding_cache(directory: Path | None) -> contextlib.AbstractContextManager:
-    if directory is None:
-        return contextlib.nullcontext()
-    try:
-        from moviegenre.models.minilm import embedding_cache
-    except ImportError:
-        return contextlib.nullcontext()
-    return embedding_cache(directory)
 
 
 def bundle_megabytes(bundle: Path) -> float:
@@ -116,8 +94,6 @@ def _done(out: Path, name: str) -> dict[str, Any] | None:
 VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     # the LSTM trained on labels blended with the cross-fitted frozen-MiniLM + TF-IDF teacher
     "lstm-distilled": ("lstm", {}, {"distill": {}}),
-    # MiniLM trained end to end (about 12 minutes an epoch on one CPU core; a GPU when there is one)
-    "minilm-finetuned": ("minilm", {"finetune": True}, {}),
 }
 
 
@@ -177,10 +153,9 @@ def run_benchmark(
         opts = {**defaults, **(options.get(name) or {})}
         if name in composite and "members" not in opts and singles:
             opts["members"] = [str((out / m).resolve()) for m in singles]
-        with _embedding_cache(Path(cache_dir) if cache_dir else None):
-            result = train(data, model_type, out / name, model_options=opts,
-                           command=f"moviegenre benchmark --models {','.join(models)}",
-                           **settings)  # fmt: skip
+        result = train(data, model_type, out / name, model_options=opts,
+                       command=f"moviegenre benchmark --models {','.join(models)}",
+                       cache_dir=cache_dir, **settings)  # fmt: skip
         assert result.path is not None
         test = headline(result.metrics.get("test") or {})
         row = {

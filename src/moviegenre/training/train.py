@@ -80,11 +80,13 @@ def train(
     command: str | None = None,
     is_writer: bool = True,
     distill: dict[str, Any] | None = None,
+    cache_dir: str | Path | None = None,
 ) -> TrainResult:
     """Train `model_type` on the train split of `data`; only a writer (DDP rank 0) writes `out`.
 
     distill: {"teacher": model spec (default DEFAULT_TEACHER), "alpha": weight of the hard labels
     (0.5), "folds": 5} trains on hard labels blended with the teacher's cross-fitted probabilities.
+    cache_dir: where frozen MiniLM embeddings are kept between runs (the model and the teacher).
     """
     import os
 
@@ -100,7 +102,7 @@ def train(
     if not valid_set:
         raise MovieGenreError(f"{data}: the validation split is empty; thresholds need one")
     labels = label_set(train_set)
-    model = build_model(model_type, labels, model_options)
+    model = build_model(model_type, labels, model_options, cache_dir)
     started = time.perf_counter()
     targets = target_matrix(train_set, labels)
     valid_plots, valid_targets = [r.plot for r in valid_set], target_matrix(valid_set, labels)
@@ -109,7 +111,7 @@ def train(
         from moviegenre.training.distill import distilled_targets
 
         targets, distilled = distilled_targets(
-            model, distill, labels, train_set, targets, valid_plots, valid_targets
+            model, distill, labels, train_set, targets, valid_plots, valid_targets, cache_dir
         )
     model.fit([r.plot for r in train_set], targets, valid_plots, valid_targets)
     seconds = time.perf_counter() - started
