@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     )
     metrics["split"] = args.split
     metrics["model"] = str(model.metadata.get("path") or args.model or "default")
-    metrics["model_type"] = model.model_type
+    metrics["model_type"] = model.kind
     metrics["data"] = str(args.data)
     print(summary_table(metrics))
     if args.json:

@@ -67,7 +67,7 @@ def export_onnx(
     model = load_bundle(target, runtime="native")
     if not isinstance(model, ExportsOnnx):
         raise MovieGenreError(
-            f"{target}: model type {model.model_type!r} has no ONNX export (only neural models do)"
+            f"{target}: model type {model.kind!r} has no ONNX export (only neural models do)"
         )
     extra = {k: v for k, v in model.metadata.items() if k not in _WRITER_FIELDS}
     model.with_onnx = True
