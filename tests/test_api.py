@@ -42,11 +42,12 @@ def test_single_plot_matches_the_python_api(client, model):
     response = post(client, {"plot": plot})
     assert response.status_code == 200
     body = response.get_json()
-    assert list(body) == ["genres", "scores", "thresholds", "model", "truncated"]
+    assert list(body) == ["genres", "scores", "thresholds", "model", "truncated", "warnings"]
     expected = predict(plot, model)
     assert body["genres"] == expected.genres
     assert body["scores"] == expected.scores
     assert body["truncated"] is False
+    assert body["warnings"] == expected.warnings == []
     assert "Horror" in body["genres"]
     assert body["model"]["type"] == "tfidf"
 

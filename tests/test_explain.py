@@ -34,7 +34,7 @@ class CountingModel(GenreModel):
     def fit(self, plots, targets, valid_plots=None, valid_targets=None):
         return self
 
-    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+    def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         self.calls.append(len(plots))
         rows = []
         for plot in plots:

@@ -52,7 +52,7 @@ class BagModel(Predictor, TokenGradients):
     def gradient_parts(self):
         return self.net, self.net.embedding, self.vocab, self.max_len
 
-    def predict_proba(self, plots):
+    def predict_raw(self, plots):
         ids, mask = self.vocab.encode_batch(plots, self.max_len)
         with torch.no_grad():
             logits = self.net(torch.from_numpy(ids), torch.from_numpy(mask))

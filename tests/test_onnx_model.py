@@ -127,7 +127,7 @@ def _wordpiece_bundle(tmp_path: Path) -> tuple[Path, object, object]:
         def fit(self, *a):
             raise NotImplementedError
 
-        def predict_proba(self, plots):
+        def predict_raw(self, plots):
             raise NotImplementedError
 
         def save_files(self, directory: Path) -> dict:

@@ -12,6 +12,7 @@ import pytest
 
 from moviegenre.api import load_model, predict
 from moviegenre.cli.main import main
+from moviegenre.text.checks import InputChecker
 
 ROWS = [
     {"id": "m1", "title": "Night Ghosts", "plot": "A haunted house, a ghost and blood everywhere."},
@@ -233,6 +234,7 @@ class _ConstantModel:
     thresholds = np.array([0.5, 0.5], dtype=np.float32)
     min_genres = 1
     max_words = None
+    input_checker = InputChecker(None)
 
     def predict_proba(self, plots):
         return np.full((len(plots), 2), 0.25, dtype=np.float32)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 THRESHOLD_GRID = np.round(np.arange(0.02, 0.96, 0.01), 2)
+# Decimal places a bundle keeps; fine enough that calibrated (mapped) thresholds decide as before.
+THRESHOLD_DIGITS = 6
 
 
 def decide(probs: np.ndarray, thresholds: np.ndarray, min_genres: int = 1) -> np.ndarray:

@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from moviegenre.calibration import Calibrator
 from moviegenre.errors import MovieGenreError
 from moviegenre.files import fsync_directory, replace_directory
 from moviegenre.models.base import Composite, GenreModel, Predictor
+from moviegenre.text.checks import KNOWN_WORDS_FILE, InputChecker
+from moviegenre.thresholds import THRESHOLD_DIGITS
 from moviegenre.version import __version__
 
 FORMAT_NAME = "moviegenre-bundle"
@@ -88,13 +91,16 @@ def save_bundle(
     os.chmod(staging, 0o755)  # mkdtemp makes it private; a bundle is meant to be shared
     try:
         config = _write_model(model, staging)
+        known_words = model.input_checker.save(staging)
         manifest: dict[str, Any] = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "model_type": model.model_type,
             "labels": model.labels,
-            "thresholds": [round(float(t), 4) for t in model.thresholds],
+            "thresholds": [round(float(t), THRESHOLD_DIGITS) for t in model.thresholds],
             "min_genres": model.min_genres,
+            "calibration": model.calibrator.to_json() if model.calibrator else None,
+            "known_words": known_words,
             "config": config,
             "moviegenre_version": __version__,
             "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -216,6 +222,24 @@ def load_bundle(directory: str | Path | None = None, runtime: str = "auto") -> P
     if len(model.labels) != len(labels):
         raise MovieGenreError(f"{directory}: model outputs do not match its {len(labels)} labels")
     model.thresholds = np.asarray(manifest["thresholds"], dtype=np.float32)
+    known_words = manifest.get("known_words")
+    if known_words is not None:
+        if known_words != KNOWN_WORDS_FILE:
+            raise MovieGenreError(f"{directory}: known_words must be {KNOWN_WORDS_FILE!r}")
+        try:
+            model.input_checker = InputChecker.load(directory / KNOWN_WORDS_FILE)
+        except ValueError as exc:
+            raise MovieGenreError(str(exc)) from exc
+    if manifest.get("calibration") is not None:
+        try:
+            model.calibrator = Calibrator.from_json(manifest["calibration"])
+        except ValueError as exc:
+            raise MovieGenreError(f"{directory}: bad calibration in {MANIFEST} ({exc})") from exc
+        if model.calibrator.size != len(model.labels):
+            raise MovieGenreError(
+                f"{directory}: calibration covers {model.calibrator.size} genres, "
+                f"the bundle has {len(model.labels)}"
+            )
     model.min_genres = int(manifest.get("min_genres", 1))
     model.metadata = {k: v for k, v in manifest.items() if k not in ("config",)}
     model.metadata["path"] = str(directory)

@@ -12,6 +12,27 @@ def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def calibration_summary(manifest: dict[str, Any]) -> str:
+    """One sentence: how the bundle's probabilities are calibrated and their ECE on test."""
+    calibration = manifest.get("calibration") or {}
+    test = (manifest.get("metrics") or {}).get("test") or {}
+    if not calibration:
+        text = "Scores are the model's own, not calibrated (trained with --calibration none)."
+    else:
+        text = (
+            "Probabilities are calibrated per genre on the validation split "
+            f"({calibration['method']} method, see docs/calibration.md); thresholds were mapped "
+            "through the same strictly increasing maps, so each genre's decisions are those of "
+            "the raw scores."
+        )
+    if isinstance(test.get("ece"), float):
+        text += f" Expected calibration error on the test split: {test['ece']:.4f}"
+        if isinstance(test.get("ece_uncalibrated"), float):
+            text += f" (uncalibrated: {test['ece_uncalibrated']:.4f})"
+        text += "."
+    return text
+
+
 def render_model_card(manifest: dict[str, Any]) -> str:
     """Markdown describing a bundle, from its manifest."""
     lines = [
@@ -47,6 +68,7 @@ def render_model_card(manifest: dict[str, Any]) -> str:
             for key, value in values.items()
             if isinstance(value, (int, float))
         ]
+    lines += ["", "## Calibration", "", calibration_summary(manifest)]
     lines += [
         "",
         "## Thresholds",

@@ -49,7 +49,7 @@ def select_split(records: list, split: str) -> list:
 
 
 def predict_in_batches(model: Any, plots: list[str], batch_size: int) -> np.ndarray:
-    """The model's probabilities for `plots`, computed batch by batch behind a progress bar."""
+    """The model's own (uncalibrated) scores for `plots`, batch by batch behind a progress bar."""
     from tqdm.auto import tqdm
 
     if batch_size < 1:
@@ -58,7 +58,7 @@ def predict_in_batches(model: Any, plots: list[str], batch_size: int) -> np.ndar
     with tqdm(total=len(plots), desc="predicting", unit="movie", file=sys.stderr) as bar:
         for start in range(0, len(plots), batch_size):
             batch = plots[start : start + batch_size]
-            parts.append(np.asarray(model.predict_proba(batch), dtype=np.float32))
+            parts.append(np.asarray(model.predict_raw(batch), dtype=np.float32))
             bar.update(len(batch))
     return np.concatenate(parts, axis=0)
 
@@ -69,7 +69,11 @@ def evaluate(
     """Score `model` on one split of `data`: (metrics, targets, probabilities)."""
     from moviegenre.data.dataset import target_matrix, unknown_genres
     from moviegenre.data.readers import read_data
-    from moviegenre.evaluation.metrics import compute_metrics
+    from moviegenre.evaluation.metrics import (
+        calibration_metrics,
+        compute_metrics,
+        reliability_table,
+    )
     from moviegenre.thresholds import decide
 
     loaded = read_data(data, **reader_options)
@@ -95,16 +99,27 @@ def evaluate(
                 f"{data}: no movie in the {split!r} split has a genre the model knows"
             )
     targets = target_matrix(records, model.labels)
-    probs = predict_in_batches(model, [r.plot for r in records], batch_size)
+    raw = predict_in_batches(model, [r.plot for r in records], batch_size)
+    probs = raw if model.calibrator is None else model.calibrator.transform(raw)
     decisions = decide(probs, model.thresholds, model.min_genres)
     metrics = compute_metrics(targets, decisions, model.labels)
+    metrics.update(calibration_metrics(targets, probs, model.labels))
+    metrics["calibration"] = model.calibrator.method if model.calibrator is not None else "none"
+    metrics["reliability"] = {"calibrated": reliability_table(targets, probs)}
+    if model.calibrator is not None:
+        before = calibration_metrics(targets, raw, model.labels)
+        metrics["uncalibrated"] = {k: before[k] for k in ("ece", "brier", "log_loss")}
+        metrics["reliability"] = {"uncalibrated": reliability_table(targets, raw),
+                                  **metrics["reliability"]}  # fmt: skip
+    else:
+        metrics["reliability"] = {"uncalibrated": metrics["reliability"]["calibrated"]}
     metrics["unknown_genres"] = dict(sorted(unknown.items()))
     return metrics, targets, probs
 
 
 def summary_table(metrics: dict[str, Any]) -> str:
     """A readable text summary: headline figures with their average named, then each genre."""
-    from moviegenre.evaluation.metrics import AVERAGE_NOTES
+    from moviegenre.evaluation.metrics import AVERAGE_NOTES, CALIBRATION_NOTES
 
     low, high = metrics.get("micro_f1_ci", [float("nan")] * 2)
     lines = [
@@ -123,11 +138,21 @@ def summary_table(metrics: dict[str, Any]) -> str:
         f"{AVERAGE_NOTES['subset_accuracy']}",
         f"{'Hamming loss':<22}{metrics['hamming_loss']:>8.3f}   {AVERAGE_NOTES['hamming_loss']}",
         "",
-        f"{'genre':<18}{'support':>8}{'precision':>11}{'recall':>8}{'F1':>7}",
+        f"probabilities: {metrics.get('calibration', 'none')} calibration"
+        + (" (fitted on the validation split)" if metrics.get("uncalibrated") else ""),
     ]
+    before = metrics.get("uncalibrated") or {}
+    for label, key in (("ECE", "ece"), ("Brier score", "brier"), ("log loss", "log_loss")):
+        if key in metrics:
+            was = f" (uncalibrated {before[key]:.4f})" if key in before else ""
+            lines.append(f"{label:<22}{metrics[key]:>8.4f}   {CALIBRATION_NOTES[key]}{was}")
+    per_ece = metrics.get("per_genre_ece") or {}
+    lines += ["", f"{'genre':<18}{'support':>8}{'precision':>11}{'recall':>8}{'F1':>7}{'ECE':>8}"]
     for name, m in sorted(metrics["per_genre"].items(), key=lambda item: -item[1]["support"]):
+        ece = f"{per_ece[name]:>8.4f}" if name in per_ece else ""
         lines.append(
             f"{name:<18}{m['support']:>8}{m['precision']:>11.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}"
+            + ece
         )
     return "\n".join(lines)
 

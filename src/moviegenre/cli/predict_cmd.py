@@ -47,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _format(prediction, labels_shown: int = 5) -> str:
     """A readable answer: the genres, then the top scores with a mark on the chosen ones."""
     lines = [f"genres: {', '.join(prediction.genres) or '(none)'}"]
-    if prediction.truncated:
-        lines.append("note: the plot is longer than the model reads; only its start was used")
+    # every warning, truncation included, on its own line above the scores
+    lines += [f"warning ({w['code']}): {w['message']}" for w in prediction.warnings]
     ranked = sorted(prediction.scores.items(), key=lambda kv: -kv[1])[:labels_shown]
     width = max(len(name) for name, _ in ranked) if ranked else 0
     for name, score in ranked:

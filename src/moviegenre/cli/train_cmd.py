@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from moviegenre.calibration import DEFAULT_METHOD, METHODS
 from moviegenre.cli.options import add_reader_flags, parse_key_value, reader_options
 from moviegenre.models import MODEL_TYPES
 
@@ -17,6 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model-type", default="lstm", choices=sorted(MODEL_TYPES))
     parser.add_argument("--out", required=True, help="bundle directory to write")
     parser.add_argument("--threshold-metric", choices=("f1", "mcc"), default="f1")
+    parser.add_argument(
+        "--calibration", choices=(*METHODS, "none"), default=DEFAULT_METHOD,
+        help=f"how genre scores become probabilities, fitted on valid (default: {DEFAULT_METHOD}; "
+        "see docs/calibration.md)",
+    )  # fmt: skip
     parser.add_argument(
         "--allow-no-genre", action="store_true",
         help="let the model answer no genre (default: the most probable genre is always returned)",
@@ -125,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         model_options=model_options(args),
         threshold_metric=args.threshold_metric,
+        calibration=None if args.calibration == "none" else args.calibration,
         min_genres=0 if args.allow_no_genre else 1,
         reader_options=reader_options(args),
         distill=distill_settings(args),

@@ -176,3 +176,71 @@ def precision_recall_curves(
             curve["operating_recall"] = true_positives / int(y.sum())
         curves[label] = curve
     return curves
+
+
+CALIBRATION_BINS = 10
+CALIBRATION_NOTES: dict[str, str] = {
+    "ece": "expected calibration error: 10 equal-width bins over every (movie, genre) "
+    "probability, mean |observed rate - mean probability| weighted by bin size; lower is better",
+    "brier": "mean squared error of every (movie, genre) probability; lower is better",
+    "log_loss": "mean negative log-likelihood of every (movie, genre) probability (binary, "
+    "probabilities clipped to [1e-7, 1 - 1e-7]); lower is better",
+}
+
+
+def reliability_table(
+    targets: np.ndarray, probs: np.ndarray, bins: int = CALIBRATION_BINS
+) -> list[dict[str, float | int]]:
+    """Per equal-width bin of probability: count, mean probability and observed positive rate."""
+    t = np.asarray(targets, dtype=np.float64).reshape(-1)
+    p = np.asarray(probs, dtype=np.float64).reshape(-1)
+    # bin i holds [i/bins, (i+1)/bins); a probability of exactly 1 falls in the last bin
+    index = np.minimum((p * bins).astype(np.int64), bins - 1)
+    count = np.bincount(index, minlength=bins)
+    total_p = np.bincount(index, weights=p, minlength=bins)
+    total_t = np.bincount(index, weights=t, minlength=bins)
+    return [
+        {
+            "low": i / bins,
+            "high": (i + 1) / bins,
+            "count": int(count[i]),
+            "mean_probability": float(total_p[i] / count[i]) if count[i] else 0.0,
+            "observed_rate": float(total_t[i] / count[i]) if count[i] else 0.0,
+        }
+        for i in range(bins)
+    ]
+
+
+def expected_calibration_error(
+    targets: np.ndarray, probs: np.ndarray, bins: int = CALIBRATION_BINS
+) -> float:
+    """ECE over every score in `probs` pooled (equal-width bins)."""
+    table = reliability_table(targets, probs, bins)
+    n = sum(row["count"] for row in table)
+    if n == 0:
+        return 0.0
+    return float(
+        sum(row["count"] * abs(row["observed_rate"] - row["mean_probability"]) for row in table) / n
+    )
+
+
+def calibration_metrics(
+    targets: np.ndarray, probs: np.ndarray, labels: Sequence[str]
+) -> dict[str, Any]:
+    """ECE, Brier score and log loss over every genre score, plus ECE per genre.
+
+    Keys: `ece`, `brier`, `log_loss`, `per_genre_ece` ({genre: ECE of its column}).
+    """
+    t = np.asarray(targets, dtype=np.float64)
+    p = np.asarray(probs, dtype=np.float64)
+    if t.shape != p.shape or t.ndim != 2:
+        raise ValueError(f"targets {t.shape} and probabilities {p.shape} must be one shape")
+    clipped = np.clip(p, 1e-7, 1 - 1e-7)
+    return {
+        "ece": expected_calibration_error(t, p),
+        "brier": float(np.mean((p - t) ** 2)),
+        "log_loss": float(-np.mean(t * np.log(clipped) + (1 - t) * np.log1p(-clipped))),
+        "per_genre_ece": {
+            label: expected_calibration_error(t[:, j], p[:, j]) for j, label in enumerate(labels)
+        },
+    }

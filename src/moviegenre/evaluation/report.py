@@ -8,7 +8,7 @@ import io
 import math
 from typing import Any
 
-from moviegenre.evaluation.metrics import AVERAGE_NOTES
+from moviegenre.evaluation.metrics import AVERAGE_NOTES, CALIBRATION_NOTES
 
 # Headline rows: (label shown, metric key, which average it is).
 HEADLINE_ROWS = (
@@ -23,6 +23,9 @@ HEADLINE_ROWS = (
     ("Macro recall", "macro_recall", AVERAGE_NOTES["macro"]),
     ("Subset accuracy", "subset_accuracy", AVERAGE_NOTES["subset_accuracy"]),
     ("Hamming loss", "hamming_loss", AVERAGE_NOTES["hamming_loss"]),
+    ("Expected calibration error", "ece", CALIBRATION_NOTES["ece"]),
+    ("Brier score", "brier", CALIBRATION_NOTES["brier"]),
+    ("Log loss", "log_loss", CALIBRATION_NOTES["log_loss"]),
 )
 
 _STYLE = """
@@ -138,6 +141,37 @@ def pr_curve_grid(curves: dict[str, dict[str, Any]], columns: int = 4) -> Any:
     return figure
 
 
+def reliability_diagram(reliability: dict[str, list[dict[str, Any]]]) -> Any:
+    """Observed positive rate against mean probability per bin, one line per set of scores
+    ("uncalibrated", "calibrated"), the diagonal for perfect calibration, and bin sizes below."""
+    plt = _pyplot()
+    figure, (axis, counts) = plt.subplots(
+        2, 1, figsize=(6.2, 6.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    axis.plot([0, 1], [0, 1], color="#9ca3af", linestyle="--", linewidth=1, label="perfect")
+    colours = {"uncalibrated": "#e45756", "calibrated": "#4c78a8"}
+    width = 0.9 / (10 * max(1, len(reliability)))
+    for index, (name, table) in enumerate(reliability.items()):
+        rows = [row for row in table if row["count"]]
+        colour = colours.get(name, "#54a24b")
+        axis.plot([r["mean_probability"] for r in rows], [r["observed_rate"] for r in rows],
+                  marker="o", color=colour, linewidth=1.5, label=name)  # fmt: skip
+        centres = [(r["low"] + r["high"]) / 2 + (index - 0.5) * width for r in table]
+        counts.bar(centres, [r["count"] for r in table], width=width, color=colour)
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1)
+    axis.set_ylabel("observed share of positives")
+    axis.set_title("Reliability: every (movie, genre) score in 10 equal-width bins", fontsize=10.5)
+    axis.grid(color="#eeeeee", linewidth=0.6)
+    axis.legend(loc="upper left", fontsize=8, frameon=False)
+    counts.set_yscale("log")
+    counts.set_xlabel("predicted probability (bin mean)")
+    counts.set_ylabel("scores per bin", fontsize=8)
+    counts.tick_params(labelsize=7)
+    figure.tight_layout()
+    return figure
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, list) and len(value) == 2:
         return f"{value[0]:.3f} – {value[1]:.3f}"
@@ -162,12 +196,14 @@ def render_report(
         if key in metrics
     )
     per_genre = metrics["per_genre"]
+    ece_cells = metrics.get("per_genre_ece") or {}
     genre_rows = "\n".join(
         f"<tr><td>{html.escape(name)}</td><td class='num'>{m['support']}</td>"
         f"<td class='num'>{m['precision']:.3f}</td><td class='num'>{m['recall']:.3f}</td>"
         f"<td class='num'>{m['f1']:.3f}</td>"
         f"<td class='num'>{_fmt(curves.get(name, {}).get('threshold', ''))}</td>"
-        f"<td class='num'>{_fmt(curves.get(name, {}).get('average_precision', ''))}</td></tr>"
+        f"<td class='num'>{_fmt(curves.get(name, {}).get('average_precision', ''))}</td>"
+        f"<td class='num'>{_fmt(ece_cells.get(name, ''))}</td></tr>"
         for name, m in sorted(per_genre.items(), key=lambda item: -item[1]["support"])
     )
     bars = _png(f1_bar_chart(per_genre))
@@ -175,6 +211,19 @@ def render_report(
         f"<img alt='precision-recall curves by genre' src='{_png(pr_curve_grid(curves))}'>"
         if curves
         else ("<p class='note'>No genre has a positive movie in this split: no curve to draw.</p>")
+    )
+    reliability = metrics.get("reliability") or {}
+    diagram = (
+        f"<img alt='reliability diagram' src='{_png(reliability_diagram(reliability))}'>"
+        if reliability
+        else ""
+    )
+    before = metrics.get("uncalibrated") or {}
+    compared = (
+        f"<p class='note'>Before calibration: ECE {before['ece']:.4f}, Brier score "
+        f"{before['brier']:.4f}, log loss {before['log_loss']:.4f}.</p>"
+        if before
+        else "<p class='note'>This model's scores are not calibrated.</p>"
     )
     unknown = metrics.get("unknown_genres") or {}
     ignored = (
@@ -200,10 +249,16 @@ probabilities.</p>
 <img alt="F1 by genre" src="{bars}">
 <h2>Precision-recall curves</h2>
 {pr}
+<h2>Calibration</h2>
+<p class="note">How often a genre given probability p is right: points on the diagonal mean the
+probabilities can be read as chances. Calibration maps are fitted per genre on the validation
+split.</p>
+{diagram}
+{compared}
 <h2>Per-genre table</h2>
 <table><thead><tr><th>genre</th><th class="num">support</th><th class="num">precision</th>
 <th class="num">recall</th><th class="num">F1</th><th class="num">threshold</th>
-<th class="num">AP</th></tr></thead>
+<th class="num">AP</th><th class="num">ECE</th></tr></thead>
 <tbody>{genre_rows}</tbody></table>
 </body></html>
 """

@@ -15,7 +15,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from moviegenre.thresholds import decide
+from moviegenre.calibration import DEFAULT_METHOD, Calibrator
+from moviegenre.text.checks import InputChecker
+from moviegenre.thresholds import THRESHOLD_DIGITS, decide, tune_thresholds
 
 
 class Predictor(ABC):
@@ -25,6 +27,8 @@ class Predictor(ABC):
     min_genres: rows with fewer positive genres get their most probable ones (0: may answer none).
     max_words: how many words of a plot the model reads (None: all). metadata: the bundle's
     manifest once loaded (metrics, fingerprint, path...).
+    Subclasses implement `predict_raw` (the model's own scores); `predict_proba` applies the
+    calibrator the bundle carries, and every answer's warnings come from `input_checker`.
     """
 
     def __init__(self, labels: Sequence[str]) -> None:
@@ -32,10 +36,20 @@ class Predictor(ABC):
         self.thresholds: np.ndarray = np.full(len(self.labels), 0.5, dtype=np.float32)
         self.min_genres: int = 1  # 0 lets the model answer "no genre"
         self.metadata: dict[str, Any] = {}  # filled by the bundle on load (metrics, fingerprint...)
+        # fitted on valid by `train` and kept in the bundle; thresholds are on its scale when set
+        self.calibrator: Calibrator | None = None
+        # the words seen in training, for the warnings every answer carries (set by `train`)
+        self.input_checker: InputChecker = InputChecker(None)
 
     @abstractmethod
+    def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
+        """The model's own scores, shape (plots, labels), float32, before calibration."""
+
     def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
-        """Probabilities, shape (plots, labels), float32: one independent sigmoid per genre."""
+        """Probabilities, shape (plots, labels), float32: one independent sigmoid per genre,
+        calibrated when the model has a calibrator (else the model's own scores)."""
+        probs = self.predict_raw(plots)
+        return probs if self.calibrator is None else self.calibrator.transform(probs)
 
     def predict(self, plots: Sequence[str]) -> np.ndarray:
         """0/1 decisions, shape (len(plots), len(labels)), using per-genre thresholds."""
@@ -107,6 +121,31 @@ class GenreModel(Predictor):
         """An untrained model with the hyper-parameters found in a saved config."""
         names = cls.param_names()
         return cls(labels, **{k: v for k, v in config.items() if k in names})
+
+    def fit_decisions(
+        self,
+        valid_plots: Sequence[str],
+        valid_targets: np.ndarray,
+        threshold_metric: str = "f1",
+        calibration: str | None = DEFAULT_METHOD,
+    ) -> np.ndarray:
+        """Tune per-genre thresholds and fit the calibrator on validation data; return raw scores.
+
+        The thresholds are tuned on the raw scores and then mapped through the (strictly
+        increasing) calibrator, so calibration leaves every per-genre decision as it was.
+        calibration: a method of `moviegenre.calibration.METHODS`, or None for raw scores.
+        """
+        raw = self.predict_raw(valid_plots)
+        self.calibrator = None
+        thresholds = tune_thresholds(raw, valid_targets, threshold_metric)
+        if calibration is not None:
+            self.calibrator = Calibrator.fit(raw, valid_targets, calibration)
+            thresholds = self.calibrator.map_thresholds(thresholds)
+        # rounded as the bundle stores them, so what is measured now is what ships
+        self.thresholds = np.round(thresholds.astype(np.float64), THRESHOLD_DIGITS).astype(
+            np.float32
+        )
+        return raw
 
     @abstractmethod
     def save_files(self, directory: Path) -> dict[str, Any]:

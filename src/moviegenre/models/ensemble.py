@@ -12,7 +12,7 @@ import numpy as np
 
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Composite, GenreModel, Predictor
-from moviegenre.thresholds import tune_thresholds
+from moviegenre.text.checks import InputChecker
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +100,11 @@ class EnsembleGenreModel(GenreModel, Composite):
                 options.setdefault("cache_dir", self.cache_dir)
             member = cls(self.labels, **options)
             member.fit(plots, targets, valid_plots, valid_targets)
+            member.input_checker = InputChecker.fit(plots)
             if valid_plots is not None and len(valid_plots):
                 # a member is a normal bundle of its own, usable alone: give it tuned thresholds
-                member.thresholds = tune_thresholds(
-                    member.predict_proba(valid_plots), valid_targets
-                )
+                # and a calibrator, as `train` would
+                member.fit_decisions(valid_plots, valid_targets)
             self.attach(member, f"ensemble member {number} ({spec['type']})")
 
     def _member_probs(
@@ -142,7 +142,7 @@ class EnsembleGenreModel(GenreModel, Composite):
         log.info("ensemble weights %s: valid micro-F1 %.4f", list(best or ()), best_score)
         return self
 
-    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+    def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         if not self.members or self.weights is None:
             raise MovieGenreError("this ensemble is not fitted")
         plots = list(plots)

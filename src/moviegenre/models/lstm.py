@@ -334,7 +334,7 @@ class LSTMGenreModel(GenreModel, ExportsOnnx, TokenGradients):
         }  # fmt: skip
         return self
 
-    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+    def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         if self.net is None or self.vocab is None:
             raise MovieGenreError("this LSTM model is not fitted")
         if len(plots) == 0:

@@ -144,7 +144,7 @@ class OnnxGenreModel(Predictor):
             feeds[name] = value.astype(self.input_dtypes[name], copy=False)
         return feeds
 
-    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+    def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         plots = list(plots)
         out = np.zeros((len(plots), len(self.labels)), dtype=np.float32)
         if not plots:

@@ -146,7 +146,7 @@ class TfidfGenreModel(GenreModel):
             self.platt_a[column] = platt.coef_[0, 0]
             self.platt_b[column] = platt.intercept_[0]
 
-    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+    def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         logits = self._scores(self._features(plots)) * self.platt_a + self.platt_b
         return (1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))).astype(np.float32)
 

@@ -103,7 +103,8 @@ def predict() -> Response:
     if not parsed.single:
         return jsonify({"results": results, "thresholds": svc.thresholds, "model": svc.summary})
     body = {**results[0], "thresholds": svc.thresholds, "model": svc.summary}
-    body = {k: body[k] for k in ("genres", "scores", "thresholds", "model", "truncated")}
+    body = {k: body[k] for k in ("genres", "scores", "thresholds", "model", "truncated",
+                                 "warnings")}  # fmt: skip
     if parsed.explain:
         body["explanation"], body["explanation_info"] = svc.explain(parsed.plots[0])
     return jsonify(body)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from moviegenre.serving.service import MAX_BATCH, MAX_BODY_BYTES
+from moviegenre.text.checks import WARNING_CODES
 from moviegenre.version import __version__
 
 REF = "#/components/schemas/"
@@ -85,14 +86,32 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
             },
             "required": ["type", "version", "fingerprint"],
         },
+        "Warning": {
+            "type": "object",
+            "description": "Why the answer may not be trustworthy for this plot. Codes: "
+            + " ".join(f"`{code}`: {text}" for code, text in WARNING_CODES.items()),
+            "properties": {
+                "code": {"type": "string", "enum": list(WARNING_CODES)},
+                "message": {"type": "string", "description": "For people; may change."},
+            },
+            "required": ["code", "message"],
+            "additionalProperties": False,
+        },
+        "Warnings": {
+            "type": "array",
+            "items": {"$ref": REF + "Warning"},
+            "description": "Empty when all is well. A plot the model cannot read at all is "
+            "still answered (200) with its warnings and no genre.",
+        },
         "Result": {
             "type": "object",
             "properties": {
                 "genres": {"type": "array", "items": genre},
                 "scores": {"$ref": REF + "Scores"},
                 "truncated": {"type": "boolean"},
+                "warnings": {"$ref": REF + "Warnings"},
             },
-            "required": ["genres", "scores", "truncated"],
+            "required": ["genres", "scores", "truncated", "warnings"],
         },
         "Explanation": {
             "type": "object",
@@ -115,6 +134,7 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
                 "thresholds": {"$ref": REF + "Thresholds"},
                 "model": {"$ref": REF + "ModelSummary"},
                 "truncated": {"type": "boolean"},
+                "warnings": {"$ref": REF + "Warnings"},
                 "explanation": {"$ref": REF + "Explanation"},
                 "explanation_info": {
                     "type": "object",
@@ -123,7 +143,7 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
                     "explained).",
                 },
             },
-            "required": ["genres", "scores", "thresholds", "model", "truncated"],
+            "required": ["genres", "scores", "thresholds", "model", "truncated", "warnings"],
         },
         "BatchPredictResponse": {
             "type": "object",
@@ -145,9 +165,31 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
                 "min_genres": {"type": "integer", "minimum": 0},
                 "max_words": {"type": "integer", "nullable": True},
                 "metrics": {"type": "object"},
+                "calibration": {
+                    "type": "object",
+                    "description": "How scores were made probabilities: the method fitted per "
+                    "genre on the validation split ('none': the model's own scores) and the "
+                    "expected calibration error measured on the test split.",
+                    "properties": {
+                        "method": {
+                            "type": "string",
+                            "enum": ["platt", "temperature", "beta", "isotonic", "none"],
+                        },
+                        "fitted_on": {"type": "string", "nullable": True},
+                        "test_ece": {"type": "number", "nullable": True},
+                    },
+                    "required": ["method", "fitted_on", "test_ece"],
+                },
                 "created": {"type": "string", "nullable": True},
             },
-            "required": ["model_type", "version", "labels", "thresholds", "metrics"],
+            "required": [
+                "model_type",
+                "version",
+                "labels",
+                "thresholds",
+                "metrics",
+                "calibration",
+            ],  # fmt: skip
         },
         "Health": {
             "type": "object",

@@ -31,6 +31,17 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def calibration_info(model: Predictor) -> dict[str, Any]:
+    """How the model's probabilities are calibrated and the ECE measured on the test split."""
+    test = ((model.metadata or {}).get("metrics") or {}).get("test") or {}
+    ece = test.get("ece")
+    return {
+        "method": model.calibrator.method if model.calibrator is not None else "none",
+        "fitted_on": "valid" if model.calibrator is not None else None,
+        "test_ece": round(float(ece), 4) if isinstance(ece, int | float) else None,
+    }
+
+
 class ModelService:
     """The loaded model plus the JSON descriptions of it that every response shares."""
 
@@ -55,6 +66,7 @@ class ModelService:
             "min_genres": int(model.min_genres),
             "max_words": model.max_words,
             "metrics": _finite(meta.get("metrics") or {}),
+            "calibration": calibration_info(model),
             "created": meta.get("created"),
         }
 

@@ -126,5 +126,6 @@ def index() -> str:
         explain_info=explain_info,
         model=svc.summary,
         labels=svc.model.labels,
+        calibrated=svc.model.calibrator is not None,
     )
     return page, status

@@ -31,6 +31,8 @@ COLUMNS = (
     ("test macro-F1", "macro_f1"),
     ("test samples-F1", "samples_f1"),
     ("subset accuracy", "subset_accuracy"),
+    ("test ECE", "ece"),
+    ("test ECE uncalibrated", "ece_uncalibrated"),
     ("train time (s)", "train_seconds"),
     ("plots/s (1 thread)", "plots_per_second"),
     ("bundle (MB)", "bundle_mb"),
@@ -165,6 +167,8 @@ def run_benchmark(
             "macro_f1": test.get("macro_f1"),
             "samples_f1": test.get("samples_f1"),
             "subset_accuracy": test.get("subset_accuracy"),
+            "ece": test.get("ece"),
+            "ece_uncalibrated": test.get("ece_uncalibrated"),
             "test_rows": test.get("rows", 0),
             "valid": headline(result.metrics.get("valid") or {}),
             "train_seconds": round(result.seconds, 1),
@@ -196,7 +200,7 @@ def run_benchmark(
 def _cell(value: Any, key: str) -> str:
     if value is None:
         return "-"
-    if key in ("micro_f1", "macro_f1", "samples_f1", "subset_accuracy"):
+    if key in ("micro_f1", "macro_f1", "samples_f1", "subset_accuracy", "ece", "ece_uncalibrated"):
         return f"{value:.4f}"
     if key == "train_seconds":
         return f"{value:.1f}"

@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from moviegenre.calibration import DEFAULT_METHOD
 from moviegenre.data.dataset import fingerprint, label_set, split_records, target_matrix
 from moviegenre.data.readers import read_data
 from moviegenre.errors import MovieGenreError
-from moviegenre.evaluation.metrics import compute_metrics
+from moviegenre.evaluation.metrics import calibration_metrics, compute_metrics
 from moviegenre.models.base import GenreModel
-from moviegenre.thresholds import decide, tune_thresholds
+from moviegenre.text.checks import InputChecker
+from moviegenre.thresholds import decide
 from moviegenre.training.build import build_model
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,22 @@ class TrainResult:
 
 def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     """Metrics without the per-genre table (what goes into manifests and leaderboards)."""
-    return {k: v for k, v in metrics.items() if k != "per_genre"}
+    return {k: v for k, v in metrics.items() if k not in ("per_genre", "per_genre_ece")}
+
+
+def evaluate_split(model: GenreModel, plots: list[str], targets: np.ndarray) -> dict[str, Any]:
+    """Decision metrics plus calibration metrics (ECE, Brier score, log loss) of one split.
+
+    With a calibrator, `ece_uncalibrated` is the ECE of the model's own scores, for comparison.
+    """
+    raw = model.predict_raw(plots)
+    probs = raw if model.calibrator is None else model.calibrator.transform(raw)
+    decisions = decide(probs, model.thresholds, model.min_genres)
+    result = compute_metrics(targets, decisions, model.labels)
+    result.update(calibration_metrics(targets, probs, model.labels))
+    if model.calibrator is not None:
+        result["ece_uncalibrated"] = calibration_metrics(targets, raw, model.labels)["ece"]
+    return result
 
 
 def tune_and_score(
@@ -45,26 +62,20 @@ def tune_and_score(
     *,
     metric: str = "f1",
     min_genres: int = 1,
+    calibration: str | None = DEFAULT_METHOD,
 ) -> dict[str, dict[str, Any]]:
-    """Tune `model.thresholds` on valid (per genre, F1 or MCC), then score with them.
+    """Tune `model.thresholds` on valid (per genre, F1 or MCC) and fit its calibrator there
+    (`GenreModel.fit_decisions`), then score with them.
 
     Returns the metrics of "valid" and of each named test set, in that order: decisions keep at
     least `min_genres` genres a plot. Tuning on valid and reporting on test is the honest order;
     the valid figures only show how much tuning flatters.
     """
-    valid_probs = model.predict_proba(list(valid_plots))
-    model.thresholds = tune_thresholds(valid_probs, valid_targets, metric)
-    labels = model.labels
-    metrics = {
-        "valid": compute_metrics(
-            valid_targets, decide(valid_probs, model.thresholds, min_genres), labels
-        )
-    }
+    model.min_genres = min_genres
+    model.fit_decisions(list(valid_plots), valid_targets, metric, calibration)
+    metrics = {"valid": evaluate_split(model, list(valid_plots), valid_targets)}
     for name, (plots, targets) in tests.items():
-        probs = model.predict_proba(list(plots))
-        metrics[name] = compute_metrics(
-            targets, decide(probs, model.thresholds, min_genres), labels
-        )
+        metrics[name] = evaluate_split(model, list(plots), targets)
     return metrics
 
 
@@ -75,6 +86,7 @@ def train(
     *,
     model_options: dict[str, Any] | None = None,
     threshold_metric: str = "f1",
+    calibration: str | None = DEFAULT_METHOD,
     min_genres: int = 1,
     reader_options: dict[str, Any] | None = None,
     command: str | None = None,
@@ -84,6 +96,7 @@ def train(
 ) -> TrainResult:
     """Train `model_type` on the train split of `data`; only a writer (DDP rank 0) writes `out`.
 
+    calibration: the method fitted per genre on valid (None: the model's own scores).
     distill: {"teacher": model spec (default DEFAULT_TEACHER), "alpha": weight of the hard labels
     (0.5), "folds": 5} trains on hard labels blended with the teacher's cross-fitted probabilities.
     cache_dir: where frozen MiniLM embeddings are kept between runs (the model and the teacher).
@@ -116,11 +129,12 @@ def train(
     model.fit([r.plot for r in train_set], targets, valid_plots, valid_targets)
     seconds = time.perf_counter() - started
     model.min_genres = min_genres
+    model.input_checker = InputChecker.fit(r.plot for r in train_set)
     test_set = splits.get("test") or []
     tests = {"test": ([r.plot for r in test_set], target_matrix(test_set, labels))}
     metrics = tune_and_score(
         model, valid_plots, valid_targets, tests if test_set else {},
-        metric=threshold_metric, min_genres=min_genres,
+        metric=threshold_metric, min_genres=min_genres, calibration=calibration,
     )  # fmt: skip
     path = None
     if out is not None and is_writer:
@@ -134,6 +148,7 @@ def train(
                 "train_rows": len(train_set),
                 "valid_rows": len(valid_set),
                 "threshold_metric": threshold_metric,
+                "calibration": calibration or "none",
                 "seconds": round(seconds, 1),
                 "machine": f"{platform.machine()}, {platform.python_implementation()} "
                 f"{platform.python_version()}",

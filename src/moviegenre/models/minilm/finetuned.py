@@ -155,7 +155,7 @@ class MiniLMFineTunedModel(GenreModel):
         self.net = net.to("cpu").eval()
         return self
 
-    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+    def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         if self.net is None:
             raise MovieGenreError("this MiniLM model is not fitted")
         plots = list(plots)

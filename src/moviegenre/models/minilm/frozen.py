@@ -159,7 +159,7 @@ class MiniLMGenreModel(GenreModel):
             self.metadata["head_selected"] = chosen
         return self
 
-    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+    def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         if not self.weights:
             raise MovieGenreError("this MiniLM model is not fitted")
         plots = list(plots)

@@ -100,6 +100,13 @@
     chips.replaceChildren(...data.genres.map((g) => el("li", "chip", g)));
     $("none").hidden = data.genres.length > 0;
     $("truncated").hidden = !data.truncated;
+    const warnings = data.warnings || [];
+    $("warnings").replaceChildren(...warnings.map((w) => {
+      const item = el("li", "warning", w.message);
+      item.dataset.code = w.code;
+      return item;
+    }));
+    $("warnings").hidden = warnings.length === 0;
     renderBars(data);
     $("result").hidden = false;
     renderExplanation(data, plot);

@@ -1,0 +1,183 @@
+"""Input checks: the warnings that say a plot is out of the model's reach, and why.
+
+Every answer carries a list of `{"code": ..., "message": ...}` warnings, empty when all is well:
+
+- ``unknown_words``: few of the plot's words were seen in training (share below UNKNOWN_SHARE);
+- ``not_english``: a language identifier (py3langid, its model inside its wheel) names another
+  language; it runs only on plots whose known-word share is below SUSPECT_SHARE, so almost never
+  on real English plots, and is loaded on first use;
+- ``too_short``: fewer than MIN_WORDS words;
+- ``truncated``: the model read only the first words of the plot.
+
+The cut-offs were chosen on the validation split (docs/calibration.md, benchmarks/warnings.py).
+A plot with no known word at all (gibberish, only digits or symbols, another script) is
+"unreadable": its answer names no genre (see `PlotCheck.readable`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moviegenre.text.tokenizer import count_words, tokenize
+
+# Below this share of known words a plot gets `unknown_words`: under every validation plot's share
+# (lowest 0.477) with a margin; gibberish scores 0.
+UNKNOWN_SHARE = 0.4
+# Below this share the language is identified: about 0.5% of validation plots, while French,
+# German and Spanish plots score about 0.1-0.65.
+SUSPECT_SHARE = 0.8
+# The identifier's normalised probability needed to name a language (it gives "Tokyo Philharmonic
+# Orchestra live Kimetsu no Yaiba concert" Aragonese at 0.1, French plots 0.99).
+LANGUAGE_CONFIDENCE = 0.5
+# Fewer words than this: `too_short`. Plots cut to 3 words or fewer keep under two thirds of the
+# full plots' validation micro-F1.
+MIN_WORDS = 4
+# Words seen this often in the training split count as known (as the BiLSTM's vocabulary).
+MIN_COUNT = 2
+KNOWN_WORDS_FILE = "known_words.json"
+
+_HAS_LETTER = re.compile(r"[a-z]")
+# ISO 639-1 codes py3langid answers with, for messages; others are shown as their code.
+LANGUAGE_NAMES = {
+    "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish",
+    "de": "German", "el": "Greek", "es": "Spanish", "et": "Estonian", "fa": "Persian",
+    "fi": "Finnish", "fr": "French", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian",
+    "hu": "Hungarian", "id": "Indonesian", "it": "Italian", "ja": "Japanese", "ko": "Korean",
+    "lt": "Lithuanian", "lv": "Latvian", "ms": "Malay", "nb": "Norwegian", "nl": "Dutch",
+    "no": "Norwegian", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian",
+    "sk": "Slovak", "sl": "Slovenian", "sr": "Serbian", "sv": "Swedish", "th": "Thai",
+    "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "vi": "Vietnamese", "zh": "Chinese",
+}  # fmt: skip
+# Codes that are not a human language: "zxx" is py3langid's "no linguistic content".
+_NOT_A_LANGUAGE = {"zxx", "und"}
+
+# Every warning code and what it means (the OpenAPI document and the docs show these).
+WARNING_CODES = {
+    "unknown_words": f"Under {UNKNOWN_SHARE:.0%} of the plot's words were seen in training; the "
+    "message gives the share. A plot with no known word at all gets no genre.",
+    "not_english": "A language identifier (run only on plots with under "
+    f"{SUSPECT_SHARE:.0%} known words) names another language; the message names it.",
+    "too_short": f"Fewer than {MIN_WORDS} words: too few to judge.",
+    "truncated": "The model read only the first words of the plot (also the `truncated` flag).",
+}
+
+_identifier: Any = None
+_identifier_lock = threading.Lock()
+
+
+def identify_language(text: str) -> tuple[str, float]:
+    """(ISO 639 code, normalised probability) from py3langid, loaded on the first call."""
+    global _identifier
+    if _identifier is None:
+        with _identifier_lock:
+            if _identifier is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+                _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    lang, confidence = _identifier.classify(text)
+    return str(lang), float(confidence)
+
+
+def words(plot: str) -> list[str]:
+    """The plot's word tokens (lower-case, accents folded; punctuation and bare digits left out)."""
+    return [t for t in tokenize(plot) if _HAS_LETTER.search(t)]
+
+
+@dataclass(frozen=True)
+class PlotCheck:
+    """What the checks found: the warnings, and whether any word of the plot is known."""
+
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    readable: bool = True
+
+
+def _warning(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
+
+
+class InputChecker:
+    """Checks plots against the words a model was trained on (None: only length checks)."""
+
+    def __init__(self, known_words: Iterable[str] | None = None) -> None:
+        self.known: frozenset[str] | None = (
+            frozenset(known_words) if known_words is not None else None
+        )
+
+    @classmethod
+    def fit(cls, plots: Iterable[str], min_count: int = MIN_COUNT) -> InputChecker:
+        """Known words: those seen `min_count` times or more in the training plots."""
+        counts = Counter(w for plot in plots for w in words(plot))
+        return cls(w for w, c in counts.items() if c >= min_count)
+
+    def save(self, directory: Path) -> str | None:
+        """Write the known words into a bundle directory; return the file name (None: none)."""
+        if self.known is None:
+            return None
+        path = Path(directory) / KNOWN_WORDS_FILE
+        path.write_text(json.dumps(sorted(self.known), ensure_ascii=False) + "\n", "utf-8")
+        return KNOWN_WORDS_FILE
+
+    @classmethod
+    def load(cls, path: Path) -> InputChecker:
+        """Read a known-words file; ValueError when it is not a JSON list of strings."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ValueError(f"{path}: expected a JSON list of words ({exc})") from exc
+        if not isinstance(data, list) or not all(isinstance(w, str) for w in data):
+            raise ValueError(f"{path}: expected a JSON list of words")
+        return cls(data)
+
+    def known_share(self, plot: str) -> tuple[int, int]:
+        """(known words, words) of the plot; (0, 0) for a plot without a word."""
+        found = words(plot)
+        known = self.known or frozenset()
+        return sum(w in known for w in found), len(found)
+
+    def check(self, plot: str, max_words: int | None = None) -> PlotCheck:
+        """The warnings for one plot, in a fixed order, and whether it is readable at all."""
+        out: list[dict[str, str]] = []
+        readable = True
+        total_words = count_words(plot)
+        if self.known is not None:
+            known, total = self.known_share(plot)
+            share = known / total if total else 0.0
+            readable = known > 0
+            if share < UNKNOWN_SHARE:
+                what = (
+                    f"only {share:.0%} of the plot's words ({known} of {total}) are"
+                    if total
+                    else "none of the plot's words are"
+                )
+                out.append(_warning("unknown_words", (
+                    f"{what} known to the model; its scores say little about this plot"
+                )))  # fmt: skip
+            if share < SUSPECT_SHARE:
+                lang, confidence = identify_language(plot)
+                if (
+                    lang != "en"
+                    and lang not in _NOT_A_LANGUAGE
+                    and confidence >= LANGUAGE_CONFIDENCE
+                ):
+                    name = LANGUAGE_NAMES.get(lang, lang)
+                    out.append(_warning("not_english", (
+                        f"the plot looks like {name} ({lang}), not English; the model was "
+                        "trained on English plots only"
+                    )))  # fmt: skip
+        if total_words < MIN_WORDS:
+            out.append(_warning("too_short", (
+                f"the plot has {total_words} word{'s' if total_words != 1 else ''}; with fewer "
+                f"than {MIN_WORDS} the genres are little better than a guess"
+            )))  # fmt: skip
+        if max_words is not None and total_words > max_words:
+            out.append(_warning("truncated", (
+                f"the model read only the first {max_words} of the plot's {total_words} words"
+            )))  # fmt: skip
+        return PlotCheck(warnings=out, readable=readable)
