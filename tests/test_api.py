@@ -134,9 +134,12 @@ def test_body_over_1mb_is_413(client):
 
 @pytest.mark.parametrize("plot", ["!", "...?!", "\u2603", "0", "<>", "\x00 nul"])
 def test_any_non_blank_plot_is_accepted(client, plot):
+    # a plot the model cannot read at all is still answered: no genre, scores, and warnings
     response = post(client, {"plot": plot})
     assert response.status_code == 200
-    assert response.get_json()["genres"]
+    body = response.get_json()
+    assert body["genres"] == [] and len(body["scores"]) == len(body["thresholds"])
+    assert [w["code"] for w in body["warnings"]][:1] == ["unknown_words"]
 
 
 def test_long_plot_is_marked_truncated(tfidf_bundle):

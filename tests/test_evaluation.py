@@ -120,17 +120,25 @@ def test_evaluate_writes_json_and_a_self_contained_report(
     assert "micro F1" in stdout and "macro F1" in stdout and "samples F1" in stdout
     metrics = json.loads(out_json.read_text())
     for key in ("rows", "micro_f1", "macro_f1", "samples_f1", "subset_accuracy", "hamming_loss",
-                "per_genre", "micro_f1_ci", "split", "model"):  # fmt: skip
+                "per_genre", "micro_f1_ci", "split", "model", "ece", "brier", "log_loss",
+                "per_genre_ece", "reliability", "uncalibrated"):  # fmt: skip
         assert key in metrics
+    # calibrated and uncalibrated reliability tables, each over every (movie, genre) score
+    assert set(metrics["reliability"]) == {"uncalibrated", "calibrated"}
+    for table in metrics["reliability"].values():
+        assert sum(row["count"] for row in table) == 40 * len(metrics["per_genre"])
+    assert "ECE" in stdout and "Brier score" in stdout and "uncalibrated" in stdout
     assert metrics["split"] == "test" and metrics["rows"] == 40  # the fixture's 40 test movies
     assert metrics["micro_f1"] > 0.8  # the fixture's genres are easy to learn
     low, high = metrics["micro_f1_ci"]
     assert low <= metrics["micro_f1"] <= high
     page = out_html.read_text()
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count("data:image/png;base64,") == 2  # the bar chart and the PR curves
+    # the bar chart, the PR curves and the reliability diagram
+    assert page.count("data:image/png;base64,") == 3
     assert "src='http" not in page and 'src="http' not in page  # nothing fetched from elsewhere
     assert "Macro F1" in page and "which average" in page
+    assert "Expected calibration error" in page and "reliability diagram" in page
     assert not list(tmp_path.glob(".*tmp"))  # atomic writes leave no temporary file behind
 
 
@@ -207,6 +215,6 @@ def test_report_pngs_are_valid_images(tfidf_bundle, tiny_corpus, tmp_path):
     main(["evaluate", "--model", str(tfidf_bundle), "--data", str(tiny_corpus),
           "--report", str(out_html)])  # fmt: skip
     images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", out_html.read_text())
-    assert len(images) == 2
+    assert len(images) == 3
     for encoded in images:
         assert base64.b64decode(encoded).startswith(b"\x89PNG\r\n\x1a\n")

@@ -10,7 +10,7 @@ import pytest
 
 from moviegenre.text.checks import MIN_WORDS, InputChecker
 
-# Three plots each in French, German, Spanish and gibberish (shared with benchmarks/warnings.py).
+# Three plots each in French, German, Spanish and gibberish (shared with benchmarks/answer_warnings.py).
 SAMPLES = json.loads(
     (Path(__file__).parent / "fixtures" / "out_of_reach_plots.json").read_text(encoding="utf-8")
 )
@@ -85,3 +85,90 @@ def test_known_words_are_fitted_on_repeated_words_and_round_trip(tmp_path: Path)
     (tmp_path / "bad.json").write_text(json.dumps({"not": "a list"}))
     with pytest.raises(ValueError):
         InputChecker.load(tmp_path / "bad.json")
+
+
+# --- every surface carries the warnings ---------------------------------------------------------
+GIBBERISH = SAMPLES["gibberish"][0]
+FRENCH = SAMPLES["French"][0]
+
+
+@pytest.fixture(scope="module")
+def shipped_client():
+    from moviegenre.api import load_model
+    from moviegenre.serving.app import create_app
+
+    return create_app(model=load_model()).test_client()
+
+
+def test_python_api_answers_an_unreadable_plot_with_no_genre_and_a_warning() -> None:
+    from moviegenre.api import predict
+
+    result = predict(GIBBERISH)
+    assert result.genres == [] and len(result.scores) == 19
+    assert [w["code"] for w in result.warnings] == ["unknown_words"]
+    assert predict(ENGLISH).warnings == [] and predict(ENGLISH).genres
+
+
+def test_cli_text_and_json_show_warnings(capsys) -> None:
+    from moviegenre.cli.main import main
+
+    assert main(["predict", GIBBERISH]) == 0
+    text = capsys.readouterr().out
+    assert "genres: (none)" in text and "warning (unknown_words):" in text
+    assert main(["predict", "--json", FRENCH]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [w["code"] for w in body["warnings"]] == ["not_english"]
+
+
+def test_predict_input_lines_carry_warnings(tmp_path: Path) -> None:
+    from moviegenre.cli.main import main
+
+    source = tmp_path / "plots.jsonl"
+    rows = [{"id": "en", "plot": ENGLISH}, {"id": "fr", "plot": FRENCH},
+            {"id": "gib", "plot": GIBBERISH}, {"id": "short", "plot": "A heist."}]  # fmt: skip
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "--input", str(source), "--output", str(out), "--quiet"]) == 0
+    lines = {line["id"]: line for line in map(json.loads, out.read_text().splitlines())}
+    assert lines["en"]["warnings"] == []
+    assert [w["code"] for w in lines["fr"]["warnings"]] == ["not_english"]
+    assert lines["gib"]["genres"] == [] and lines["gib"]["warnings"][0]["code"] == "unknown_words"
+    assert [w["code"] for w in lines["short"]["warnings"]] == ["too_short"]
+
+
+def test_api_answers_warnings_with_status_200(shipped_client) -> None:
+    response = shipped_client.post("/api/v1/predict", json={"plots": [ENGLISH, GIBBERISH]})
+    assert response.status_code == 200
+    english, gibberish = response.get_json()["results"]
+    assert english["warnings"] == [] and english["genres"]
+    assert gibberish["genres"] == [] and gibberish["warnings"][0]["code"] == "unknown_words"
+    single = shipped_client.post("/api/v1/predict", json={"plot": FRENCH}).get_json()
+    assert single["warnings"][0]["code"] == "not_english"
+    assert "French" in single["warnings"][0]["message"]
+
+
+def test_openapi_describes_every_warning_code(shipped_client) -> None:
+    from moviegenre.text.checks import WARNING_CODES
+
+    spec = shipped_client.get("/api/v1/openapi.json").get_json()
+    warning = spec["components"]["schemas"]["Warning"]
+    assert warning["properties"]["code"]["enum"] == list(WARNING_CODES)
+    assert all(f"`{code}`" in warning["description"] for code in WARNING_CODES)
+    for name in ("Result", "SinglePredictResponse"):
+        assert "warnings" in spec["components"]["schemas"][name]["required"]
+
+
+def test_model_info_states_the_calibration(shipped_client) -> None:
+    info = shipped_client.get("/api/v1/model").get_json()
+    assert info["calibration"]["method"] == "beta" and info["calibration"]["fitted_on"] == "valid"
+    assert 0 < info["calibration"]["test_ece"] <= 0.02
+
+
+def test_page_shows_warnings_above_the_bars_and_says_calibrated(shipped_client) -> None:
+    page = shipped_client.post("/", data={"plot": FRENCH}).get_data(as_text=True)
+    assert "probability (calibrated on validation data)" in page
+    warning = page.index('data-code="not_english"')
+    assert warning < page.index('id="bars"')
+    assert "looks like French" in page
+    clean = shipped_client.post("/", data={"plot": ENGLISH}).get_data(as_text=True)
+    assert 'id="warnings" class="warnings" hidden' in clean

@@ -6,7 +6,7 @@
   German, Spanish and gibberish;
 - the language identifier's load time, memory and time per plot.
 
-    python benchmarks/warnings.py --data ../shared/data/tmdb-overviews/movies.jsonl \
+    python benchmarks/answer_warnings.py --data ../shared/data/tmdb-overviews/movies.jsonl \
         --out runs/warnings
 
 Writes results.json into --out and prints a summary.
