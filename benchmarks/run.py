@@ -462,6 +462,15 @@ def fmt(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
+def kept_sections() -> str:
+    """Sections other benchmark scripts measure and own (benchmarks/slow_clients.py,
+    benchmarks/calibration_speed.py), between `<!-- NAME:start -->` and `<!-- NAME:end -->`."""
+    if not OUT.is_file():
+        return ""
+    found = re.findall(r"(<!-- ([\w-]+):start -->.*?<!-- \2:end -->)", OUT.read_text(), re.S)
+    return "".join("\n" + block + "\n" for block, _ in found)
+
+
 def write_report(results: dict[str, Any], info: dict[str, Any], command: str) -> None:
     lines = [
         "# Benchmarks",
@@ -605,13 +614,7 @@ def write_report(results: dict[str, Any], info: dict[str, Any], command: str) ->
             ]
     if results["notes"]:
         lines += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
-    kept = ""
-    if OUT.exists():  # benchmarks/slow_clients.py's section, measured separately
-        old = OUT.read_text(encoding="utf-8")
-        start, end = "<!-- slow-clients:start -->", "<!-- slow-clients:end -->"
-        if start in old and end in old:
-            kept = start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
-    write_text_atomic(OUT, "\n".join(lines) + ("\n" + kept if kept else ""))
+    write_text_atomic(OUT, "\n".join(lines) + kept_sections())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
