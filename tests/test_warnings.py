@@ -10,7 +10,8 @@ import pytest
 
 from moviegenre.text.checks import MIN_WORDS, InputChecker
 
-# Three plots each in French, German, Spanish and gibberish (shared with benchmarks/answer_warnings.py).
+# Three plots each in French, German, Spanish and gibberish (shared with
+# benchmarks/answer_warnings.py).
 SAMPLES = json.loads(
     (Path(__file__).parent / "fixtures" / "out_of_reach_plots.json").read_text(encoding="utf-8")
 )

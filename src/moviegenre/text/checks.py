@@ -9,7 +9,8 @@ Every answer carries a list of `{"code": ..., "message": ...}` warnings, empty w
 - ``too_short``: fewer than MIN_WORDS words;
 - ``truncated``: the model read only the first words of the plot.
 
-The cut-offs were chosen on the validation split (docs/calibration.md, benchmarks/answer_warnings.py).
+The cut-offs were chosen on the validation split (docs/calibration.md,
+benchmarks/answer_warnings.py).
 A plot with no known word at all (gibberish, only digits or symbols, another script) is
 "unreadable": its answer names no genre (see `PlotCheck.readable`).
 """
