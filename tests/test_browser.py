@@ -66,6 +66,30 @@ def test_predict_in_the_browser(browser, server):
         context.close()
 
 
+def test_warnings_show_above_the_bars(browser, server):
+    context, page, problems = open_page(browser, server, viewport={"width": 1200, "height": 1000})
+    try:
+        page.fill("#plot", "Zorblax quimfrotz.")  # two words the model has never seen
+        with page.expect_response("**/api/v1/predict"):
+            page.click("#predict-button")
+        page.wait_for_selector("#warnings:not([hidden]) .warning")
+        codes = page.locator("#warnings .warning").evaluate_all(
+            "items => items.map(item => item.dataset.code)"
+        )
+        assert codes == ["unknown_words", "too_short"]
+        assert page.locator("#genres .chip").count() == 0  # unreadable: no genre
+        warnings_y = page.locator("#warnings").bounding_box()["y"]
+        assert warnings_y < page.locator("#bars").bounding_box()["y"]
+        assert "calibrated on validation data" in page.locator(".legend").first.inner_text()
+        page.fill("#plot", "A haunted house where a ghost and a demon scream in the night.")
+        with page.expect_response("**/api/v1/predict"):
+            page.click("#predict-button")
+        page.wait_for_selector("#warnings[hidden]", state="attached")
+        assert not problems, problems
+    finally:
+        context.close()
+
+
 def test_injected_script_does_not_run(browser, server):
     context, page, problems = open_page(browser, server, viewport={"width": 1200, "height": 900})
     try:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from moviegenre.prediction import Prediction, to_predictions
+from moviegenre.text.checks import InputChecker
 
 LABELS = ["Action", "Comedy", "Drama", "Horror"]
 
@@ -25,6 +26,7 @@ def _reference(model: SimpleNamespace, plot: str, row: np.ndarray) -> Prediction
         genres=[LABELS[i] for i in ranked if i in picked],
         scores={label: round(float(p), 4) for label, p in zip(LABELS, row, strict=True)},
         truncated=len(plot.split()) > model.max_words,
+        warnings=model.input_checker.check(plot, model.max_words).warnings,
     )
 
 
@@ -45,12 +47,14 @@ def test_matches_the_per_plot_definition(probs: np.ndarray, min_genres: int) -> 
         thresholds=np.array([0.5, 0.3, 0.6, 0.9], dtype=np.float32),
         min_genres=min_genres,
         max_words=3,
+        input_checker=InputChecker(None),  # no vocabulary: only the length warnings
     )
     plots = ["one two", "one two three four", "a b c"]
     got = to_predictions(model, plots, probs)
     for plot, row, answer in zip(plots, probs, got, strict=True):
         expected = _reference(model, plot, row)
         assert answer.scores == expected.scores and answer.truncated == expected.truncated
+        assert answer.warnings == expected.warnings
         # Genres of equal probability may come in either order (and either may fill the
         # min_genres quota): compare the probabilities, in order, and the thresholded genres.
         index = {label: i for i, label in enumerate(LABELS)}
@@ -58,7 +62,7 @@ def test_matches_the_per_plot_definition(probs: np.ndarray, min_genres: int) -> 
         assert {g for g in LABELS if row[index[g]] >= model.thresholds[index[g]]} <= set(
             answer.genres
         )
-        assert list(answer.to_dict()) == ["genres", "scores", "truncated"]
+        assert list(answer.to_dict()) == ["genres", "scores", "truncated", "warnings"]
 
 
 def test_no_plots_no_predictions() -> None:
