@@ -355,7 +355,7 @@ class SlowModel(Predictor):
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def predict_proba(self, plots):
+    def predict_raw(self, plots):
         self.entered.set()
         assert self.release.wait(30)
         return np.full((len(plots), 2), 0.9, dtype=np.float32)
