@@ -1,0 +1,65 @@
+"""The two roles: hyper-parameters saved and read back generically; capabilities declared."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from moviegenre.bundle import load_bundle
+from moviegenre.bundle.bundle import read_manifest
+from moviegenre.models import MODEL_TYPES, model_class
+from moviegenre.models.base import Composite, ExportsOnnx, GenreModel, Predictor, TokenGradients
+
+LABELS = ["Comedy", "Horror"]
+# one non-default hyper-parameter and one run setting per model type
+NON_DEFAULT = {
+    "tfidf": ({"C": 0.7, "char_ngrams": [3, 4], "min_df": 3}, {}),
+    "lstm": ({"hidden": 16, "max_len": 40, "lr": 0.01}, {"device": "cpu", "progress": False}),
+    "minilm": ({"head": "mlp", "overlap": 16}, {"cache_dir": "/somewhere"}),
+    "minilm-finetuned": ({"head": "mlp", "epochs": 1}, {"checkpoint_dir": "/ckpt"}),
+    "ensemble": ({"step": 0.25}, {}),
+}
+
+
+def _class(model_type: str) -> type[GenreModel]:
+    if model_type.startswith("lstm") or model_type.startswith("minilm"):
+        pytest.importorskip("torch")  # a third-party extra, not our module
+    if model_type.startswith("minilm"):
+        pytest.importorskip("transformers")
+    return model_class(model_type)
+
+
+def test_every_model_type_has_an_entry_here() -> None:
+    assert set(NON_DEFAULT) == set(MODEL_TYPES)
+
+
+@pytest.mark.parametrize("model_type", sorted(NON_DEFAULT))
+def test_hyper_parameters_round_trip_and_run_settings_stay_out(model_type: str) -> None:
+    cls = _class(model_type)
+    params, run = NON_DEFAULT[model_type]
+    model = cls(LABELS, **params, **run)
+    saved = model.get_params()
+    assert json.loads(json.dumps(saved)) == saved  # what the bundle writes is plain JSON
+    for key, value in params.items():
+        assert saved[key] == value
+    assert not set(run) & set(saved)  # a run setting describes the run, not the model
+    assert not set(cls.run_settings) & set(saved)
+    again = cls.from_params(LABELS, {**saved, "not_a_parameter": 1})
+    assert type(again) is cls and again.get_params() == saved
+
+
+def test_capabilities_are_declared() -> None:
+    assert issubclass(model_class("ensemble"), Composite)
+    assert not issubclass(model_class("tfidf"), ExportsOnnx | TokenGradients | Composite)
+    pytest.importorskip("torch")
+    lstm = model_class("lstm")
+    assert issubclass(lstm, ExportsOnnx) and issubclass(lstm, TokenGradients)
+
+
+def test_bundle_config_holds_the_hyper_parameters(tfidf_bundle: Path) -> None:
+    config = read_manifest(tfidf_bundle)["config"]
+    model = load_bundle(tfidf_bundle)
+    assert isinstance(model, GenreModel) and isinstance(model, Predictor)
+    assert {k: config[k] for k in model.get_params()} == model.get_params()
