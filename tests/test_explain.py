@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from moviegenre.api import load_model
 from moviegenre.cli.main import main
 from moviegenre.errors import MovieGenreError
 from moviegenre.explain.core import SAMPLE_PLOT, top_words
-from moviegenre.explain.methods import benchmark_explain
+from moviegenre.explain.methods import benchmark_explain, faithfulness
 from moviegenre.explain.occlusion import explain, remove_words
 from moviegenre.models.base import GenreModel
 from moviegenre.text.tokenizer import plot_words
@@ -59,23 +58,6 @@ def _records(path: Path, splits: tuple[str, ...]) -> list[dict]:
     with open(path, encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
     return [r for r in rows if r["split"] in splits and len(plot_words(r["overview"])) >= 6]
-
-
-def _faithfulness(model: GenreModel, plots: Sequence[str], k: int = 3) -> tuple[float, float]:
-    """Mean drop of the top genre's probability without the k top-weighted / k random words."""
-    rng = random.Random(1234)
-    top_drops, random_drops = [], []
-    for plot in plots:
-        explanation = explain(model, plot)
-        original = model.predict_proba([plot])[0]
-        genre = int(np.argmax(original))
-        weights = [w for _, w in explanation[model.labels[genre]]]
-        best = sorted(range(len(weights)), key=lambda i: -weights[i])[:k]
-        chance = rng.sample(range(len(weights)), k)
-        after = model.predict_proba([remove_words(plot, best), remove_words(plot, chance)])
-        top_drops.append(float(original[genre] - after[0, genre]))
-        random_drops.append(float(original[genre] - after[1, genre]))
-    return float(np.mean(top_drops)), float(np.mean(random_drops))
 
 
 # --- structure ------------------------------------------------------------------------------------
@@ -219,7 +201,7 @@ def test_cli_errors(tfidf_bundle: Path, capsys) -> None:
 def test_faithfulness_on_fixture(tiny_corpus: Path, tfidf_model: GenreModel) -> None:
     plots = [r["overview"] for r in _records(tiny_corpus, ("valid", "test"))]
     assert len(plots) >= 50
-    top, chance = _faithfulness(tfidf_model, plots)
+    top, chance = faithfulness(tfidf_model, plots)
     assert top > chance
     assert top > 2 * chance  # the cue words carry the genre; random filler words barely matter
 
@@ -242,5 +224,5 @@ def test_faithfulness_on_corpus(corpus_path: Path) -> None:
         model.fit([r.plot for r in train_set], target_matrix(train_set, labels))
     plots = [r["overview"] for r in _records(corpus_path, ("test",))][:60]
     assert len(plots) >= 50
-    top, chance = _faithfulness(model, plots)
+    top, chance = faithfulness(model, plots)
     assert top > chance
