@@ -152,7 +152,7 @@ def test_failed_run_leaves_no_partial_output(
 def test_damaged_lines_skipped_and_counted_like_data_inspect(
     tfidf_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from moviegenre.cli.data_cmd import inspect_summary
+    from moviegenre.data.summary import summarize
 
     source = tmp_path / "plots.jsonl"
     source.write_text(
@@ -164,7 +164,7 @@ def test_damaged_lines_skipped_and_counted_like_data_inspect(
     assert main(["predict", "--model", str(tfidf_bundle), "--input", str(source),
                  "--output", str(out), "--quiet"]) == 0  # fmt: skip
     lines = _read_output(out)
-    inspected = inspect_summary(str(source))
+    inspected = summarize(str(source))
     assert len(lines) == inspected["rows"] == 3
     assert [line["id"] for line in lines] == ["1", "4", "5"]
     assert ["error" in line for line in lines] == [False, True, False]
@@ -280,13 +280,13 @@ def test_bounded_dispatch_waits_for_results() -> None:
 
 def _predict_and_inspect(bundle: Path, source: Path, out: Path, capsys) -> tuple[list, dict, str]:
     """predict --input on `source` (quiet), the output lines, data inspect's counts, stderr."""
-    from moviegenre.cli.data_cmd import inspect_summary
+    from moviegenre.data.summary import summarize
 
     capsys.readouterr()
     assert main(["predict", "--model", str(bundle), "--input", str(source),
                  "--output", str(out), "--quiet"]) == 0  # fmt: skip
     err = capsys.readouterr().err.strip()
-    return _read_output(out), inspect_summary(str(source)), err
+    return _read_output(out), summarize(str(source)), err
 
 
 def test_gzipped_latin1_semicolon_file_read_like_data_inspect(
@@ -341,7 +341,7 @@ def test_shared_raw_files_one_line_per_row_read(raw_dir: Path, tmp_path: Path, n
     import gzip
     import shutil
 
-    from moviegenre.cli.data_cmd import inspect_summary
+    from moviegenre.data.summary import summarize
     from moviegenre.inference.batch import predict_file
 
     source = raw_dir / name
@@ -355,7 +355,7 @@ def test_shared_raw_files_one_line_per_row_read(raw_dir: Path, tmp_path: Path, n
     # with a real model is tested on the fixture files above.
     result = predict_file(source, out, model=_ConstantModel(), progress=False)
     lines = _read_output(out)
-    inspected = inspect_summary(str(source))
+    inspected = summarize(str(source))
     assert len(lines) == result.lines == inspected["rows"]
     assert result.without_plot == inspected["without_plot"]
     assert sum("error" not in line for line in lines) == result.predicted

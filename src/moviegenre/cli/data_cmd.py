@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-from collections import Counter
 from pathlib import Path
 
 from tqdm import tqdm
@@ -58,60 +56,12 @@ def _progress(iterable, path: str):  # noqa: ANN001, ANN202 - a thin tqdm wrappe
     return tqdm(iterable, desc=f"reading {Path(path).name}", unit=" rows", disable=None)
 
 
-def inspect_summary(path: str, **options: object) -> dict:
-    """Everything `data inspect` reports about a file, as a JSON-ready dict."""
-    from moviegenre.data.readers import iter_records
-    from moviegenre.genres import TMDB_GENRES
-
-    stream = iter_records(path, **options)
-    genres: Counter[str] = Counter()
-    splits: Counter[str] = Counter()
-    lengths: list[int] = []
-    without_plot = without_genres = usable = 0
-    for record in _progress(stream, path):
-        genres.update(record.genres)
-        splits[record.split or "none"] += 1
-        words = len(record.plot.split())
-        if words:
-            lengths.append(words)
-        else:
-            without_plot += 1
-        if not record.genres:
-            without_genres += 1
-        elif words:
-            usable += 1
-    result = stream.result
-    known = set(TMDB_GENRES)
-    return {
-        "path": str(path),
-        "format": stream.format,
-        "rows": stream.rows,
-        "skipped": result.skipped,
-        "skip_reasons": dict(result.skip_reasons.most_common()),
-        "dropped": dict(result.dropped.most_common()),
-        "without_plot": without_plot,
-        "without_genres": without_genres,
-        "usable": usable,
-        "splits": dict(splits.most_common()),
-        "genres": dict(genres.most_common()),
-        "unmapped_genres": sorted(g for g in genres if g not in known),
-        "plot_words": _length_stats(lengths),
-    }
-
-
-def _length_stats(lengths: list[int]) -> dict:
-    if not lengths:
-        return {"min": 0, "median": 0, "mean": 0.0, "max": 0}
-    return {
-        "min": min(lengths),
-        "median": float(statistics.median(lengths)),
-        "mean": round(statistics.fmean(lengths), 1),
-        "max": max(lengths),
-    }
-
-
 def run_inspect(args: argparse.Namespace) -> int:
-    summary = inspect_summary(args.path, **reader_options(args))
+    from moviegenre.data.summary import summarize
+
+    summary = summarize(
+        args.path, progress=lambda stream: _progress(stream, args.path), **reader_options(args)
+    )
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
         return 0
