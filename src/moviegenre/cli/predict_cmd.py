@@ -33,8 +33,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--text-column", metavar="COL", help="column holding the plot (detected)")
     parser.add_argument("--output", metavar="OUT", help="JSON Lines file to write ('-': stdout)")
     parser.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="processes to predict with (default 1)"
-    )
+        "--workers", type=int, metavar="N",
+        help="processes to predict with (default 1); with --engine ray, model replicas "
+        "(default: one per CPU of the cluster)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local processes (default), or a Ray cluster (pip install 'moviegenre[ray]')",
+    )  # fmt: skip
+    parser.add_argument(
+        "--address", metavar="ADDR",
+        help="with --engine ray: the cluster to join (e.g. 10.0.0.5:6379, or auto); "
+        "default: start a local one for this run",
+    )  # fmt: skip
     parser.add_argument(
         "--batch-size", type=int, default=512, metavar="B", help="rows per chunk (default 512)"
     )
@@ -63,16 +74,29 @@ def run(args: argparse.Namespace) -> int:
             raise MovieGenreError("give either TEXT or --input FILE, not both")
         if not args.output:
             raise MovieGenreError("--input needs --output OUT.jsonl (or --output - for stdout)")
-        from moviegenre.inference.batch import predict_file
+        if args.engine == "ray":
+            from moviegenre.inference.ray_batch import predict_file_ray
 
-        result = predict_file(
-            args.input, args.output, args.model, runtime=args.runtime,
-            text_column=args.text_column, workers=args.workers, batch_size=args.batch_size,
-            progress=not args.quiet,
-        )  # fmt: skip
+            result = predict_file_ray(
+                args.input, args.output, args.model, runtime=args.runtime,
+                text_column=args.text_column, actors=args.workers, batch_size=args.batch_size,
+                address=args.address, progress=not args.quiet,
+            )  # fmt: skip
+        else:
+            from moviegenre.inference.batch import predict_file
+
+            if args.address:
+                raise MovieGenreError("--address goes with --engine ray")
+            result = predict_file(
+                args.input, args.output, args.model, runtime=args.runtime,
+                text_column=args.text_column, workers=args.workers or 1,
+                batch_size=args.batch_size, progress=not args.quiet,
+            )  # fmt: skip
         # Printed even with --quiet: the skipped rows are not in the output, so say so.
         print(result.summary(), file=sys.stderr)
         return 0
+    if args.engine == "ray" or args.address:
+        raise MovieGenreError("--engine ray and --address work with --input FILE")
     if args.text is None:
         raise MovieGenreError('give a plot: moviegenre predict "TEXT" (or --input FILE)')
     text = sys.stdin.read() if args.text == "-" else args.text
