@@ -125,3 +125,15 @@ def test_ray_engine_writes_the_same_file_as_the_local_path(tfidf_bundle, tmp_pat
         time.sleep(0.5)
     assert not left, left
     shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_zero_workers_is_a_one_line_error(engine, tmp_path, capsys, monkeypatch):
+    if engine == "ray":
+        # Checked before Ray starts (or is even needed): no cluster for a bad argument.
+        monkeypatch.setitem(sys.modules, "ray", None)
+    source = write_plots(tmp_path / "plots.jsonl", 5)
+    code = main(["predict", "--input", str(source), "--output", str(tmp_path / "o.jsonl"),
+                 "--engine", engine, "--workers", "0"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--workers 0" in err and err.count("\n") == 0

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 raise MovieGenreError("--address goes with --engine ray")
             result = predict_file(
                 args.input, args.output, args.model, runtime=args.runtime,
-                text_column=args.text_column, workers=args.workers or 1,
+                text_column=args.text_column, workers=1 if args.workers is None else args.workers,
                 batch_size=args.batch_size, progress=not args.quiet,
             )  # fmt: skip
         # Printed even with --quiet: the skipped rows are not in the output, so say so.

@@ -84,13 +84,13 @@ def predict_file_ray(
     one), or starts a local one for this run and stops it afterwards. `actors` model replicas
     (default: one per CPU of the cluster) each load the bundle once.
     """
-    ray = import_ray()
-    from moviegenre.bundle.bundle import default_model_path, read_manifest
-
     if actors is not None and actors < 1:
         raise MovieGenreError(f"--workers {actors}: expected 1 or more")
     if batch_size < 1:
         raise MovieGenreError(f"--batch-size {batch_size}: expected 1 or more")
+    ray = import_ray()
+    from moviegenre.bundle.bundle import default_model_path, read_manifest
+
     # Every actor reads the bundle from this path: on a cluster, a path all nodes see.
     bundle = Path(model_path or default_model_path()).resolve()
     read_manifest(bundle)  # a bad bundle stops here, not inside every actor
