@@ -18,7 +18,12 @@ import pytest
 from moviegenre.cli.main import main
 from moviegenre.errors import MovieGenreError
 from moviegenre.inference.batch import predict_file
-from moviegenre.inference.ray_batch import RAY_MISSING, BatchPredictor, import_ray
+from moviegenre.inference.ray_batch import (
+    RAY_MISSING,
+    BatchPredictor,
+    check_reachable,
+    import_ray,
+)
 
 WORDS = "ghost haunted love wedding alien robot prank chase gun planet family city".split()
 
@@ -137,3 +142,16 @@ def test_zero_workers_is_a_one_line_error(engine, tmp_path, capsys, monkeypatch)
                  "--engine", engine, "--workers", "0"])  # fmt: skip
     err = capsys.readouterr().err.strip()
     assert code == 2 and "--workers 0" in err and err.count("\n") == 0
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [("127.0.0.1:1", "no Ray cluster answers at 127.0.0.1:1"), ("nonsense", "HOST:PORT")],
+)
+def test_an_unreachable_cluster_is_a_quick_one_line_error(address, message):
+    started = time.monotonic()
+    with pytest.raises(MovieGenreError, match=message):
+        check_reachable(address)
+    assert time.monotonic() - started < 30  # Ray alone would retry for minutes
+    check_reachable("auto")  # left to Ray
+    check_reachable(None)

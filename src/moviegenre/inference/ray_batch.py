@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,21 @@ WINDOW_ROWS = 200_000
 # CPUs each actor asks for. Less than one: on a machine with N cores, N one-CPU actors would
 # leave nothing for Ray Data's own tasks, which then wait forever.
 ACTOR_CPUS = 0.5
+
+
+def check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Fail in seconds, with one line, when a HOST:PORT cluster address does not answer (Ray
+    itself retries for minutes). "auto", "local" and ray:// addresses are left to Ray."""
+    if not address or address in ("auto", "local") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise MovieGenreError(f"--address {address}: expected HOST:PORT (as `ray start --head` "
+                              "prints it), auto, or a ray:// address")  # fmt: skip
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise MovieGenreError(f"no Ray cluster answers at {address}: {exc}") from None
 
 
 def import_ray() -> Any:
@@ -98,6 +114,7 @@ def predict_file_ray(
     result = BatchResult("stdout" if str(output_path) == "-" else str(output_path))
     started_here = not ray.is_initialized()
     if started_here:
+        check_reachable(address)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING)  # fmt: skip
