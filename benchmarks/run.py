@@ -455,6 +455,61 @@ def epoch_seconds(model: Any) -> float | None:
         return None
 
 
+def measure_against_fasttext(
+    models: dict[str, Any], notes: list[str], rounds: int = 2, total: int = 20000
+) -> dict[str, Any] | None:
+    """fastText (one-vs-all, best of its grid on valid) beside `models`, on the test split.
+
+    Quality: test micro/macro-F1 with each model's thresholds from valid. Speed: `total` test
+    plots (cycled) in batches of 256, in process on one thread; within a round every model is
+    timed in turn, three times, and its best pass is kept; `rounds` rounds are reported (the
+    machine is shared, so one round alone could flatter or wrong either side).
+    """
+    try:
+        from fasttext_baseline import splits, train_best
+    except ImportError as exc:  # pragma: no cover - the script sits beside this one
+        notes.append(f"fastText: skipped ({exc})")
+        return None
+    try:
+        import fasttext  # noqa: F401
+    except ImportError:
+        notes.append("fastText: skipped (pip install fasttext-numpy2, see pyproject's bench extra)")
+        return None
+    from moviegenre.evaluation.metrics import compute_metrics
+    from moviegenre.thresholds import decide
+
+    print("[fastText] training the grid (cached in benchmarks/.cache/fasttext)...", file=sys.stderr)
+    fast, summary = train_best()
+    labels, data = splits()
+    test_plots, test_y = data["test"]
+    quality = {"fastText": {k: summary["test"][k] for k in ("micro_f1", "macro_f1")}}
+    for name, model in models.items():
+        columns = [model.labels.index(g) for g in labels]
+        probs = model.predict_proba(test_plots)[:, columns]
+        metrics = compute_metrics(
+            test_y, decide(probs, model.thresholds[columns], model.min_genres), labels
+        )
+        quality[name] = {k: metrics[k] for k in ("micro_f1", "macro_f1")}
+    contenders = {"fastText": fast, **models}
+    timed = (test_plots * (total // len(test_plots) + 1))[:total]
+    batches = [timed[i : i + 256] for i in range(0, total, 256)]
+    speed_rounds = []
+    for round_ in range(rounds):
+        best = dict.fromkeys(contenders, 0.0)
+        for _ in range(3):
+            for name, model in contenders.items():
+                started = time.perf_counter()
+                for batch in batches:
+                    model.predict_proba(batch)
+                best[name] = max(best[name], total / (time.perf_counter() - started))
+        print(f"[fastText] round {round_ + 1}: {best}", file=sys.stderr)
+        speed_rounds.append(best)
+    p50 = {name: latency(m.predict_proba, test_plots, 500)["p50_ms"]
+           for name, m in contenders.items()}  # fmt: skip
+    return {"settings": summary["settings"], "quality": quality, "rounds": speed_rounds,
+            "p50_ms": p50, "plots": total}  # fmt: skip
+
+
 # --- report --------------------------------------------------------------------------------------
 
 
@@ -507,6 +562,35 @@ def write_report(results: dict[str, Any], info: dict[str, Any], command: str) ->
             lines.append(
                 f"| {name} | {fmt(lat['p50_ms'], 2)} | {fmt(lat['p99_ms'], 2)} | "
                 f"{fmt(r['batch_1'], 0)} | {fmt(r['batch_32'], 0)} | {fmt(r['batch_256'], 0)} |"
+            )
+        lines.append("")
+    if results.get("fasttext"):
+        ft = results["fasttext"]
+        st = ft["settings"]
+        names = list(ft["quality"])
+        lines += [
+            "## Against fastText (same run)",
+            "",
+            "fastText 0.9 (`fasttext-numpy2`), one-vs-all loss, trained on the train split; the "
+            f"best of its grid on valid micro-F1 (epochs {st['epoch']}, lr {st['lr']}, word "
+            f"n-grams {st['wordNgrams']}; `benchmarks/fasttext_baseline.py`), per-genre "
+            "thresholds tuned on valid by the same rule as ours. Test split; speed in process on "
+            f"one thread, {ft['plots']:,} test plots in batches of 256, models timed in turn, "
+            "best of three passes per round; two rounds.",
+            "",
+            "| model | test micro-F1 | test macro-F1 | plots/s round 1 | plots/s round 2 "
+            "| x fastText round 1 | x fastText round 2 | one plot p50 (ms) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name in names:
+            q, r = ft["quality"][name], ft["rounds"]
+            ratios = [x[name] / x["fastText"] for x in r]
+            lines.append(
+                f"| {name} | {q['micro_f1']:.4f} | {q['macro_f1']:.4f} | "
+                + " | ".join(fmt(x[name], 0) for x in r)
+                + " | "
+                + " | ".join(f"{x:.2f}" for x in ratios)
+                + f" | {fmt(ft['p50_ms'][name], 3)} |"
             )
         lines.append("")
     if results.get("batch_cli"):
@@ -623,6 +707,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--million", action="store_true", help="also predict a 1,000,000-row file")
     parser.add_argument("--rows", type=int, help="rows of the predict --input file (default 20000)")
     parser.add_argument("--skip-http", action="store_true", help="do not start a server")
+    parser.add_argument("--skip-fasttext", action="store_true", help="do not compare with fastText")
     parser.add_argument(
         "--model", type=Path, help="bundle to measure instead of the shipped default model"
     )
@@ -656,6 +741,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         label = f"{name} ({default_model.metadata.get('model_type')}, {kind})"
         results["models"][label] = measure_model(
             label, default_model.predict_proba, plots, args.quick
+        )
+    if default_model is not None and not args.skip_fasttext:
+        results["fasttext"] = measure_against_fasttext(
+            {"default" if args.model is None else default.name: default_model}, notes
         )
     tfidf_path = tfidf_bundle(notes)
     if tfidf_path is not None:

@@ -76,6 +76,34 @@ def test_no_movie_is_scored_by_a_teacher_that_trained_on_it(monkeypatch) -> None
     np.testing.assert_array_equal(probs, np.full((60, 2), 0.25, dtype=np.float32))
 
 
+def test_cached_folds_are_reused_and_an_ensemble_teacher_is_weighted_per_member(
+    monkeypatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(
+        distill, "build_model", lambda name, labels, options, cache_dir=None: _Recorder(labels)
+    )
+    movies = [_record(i) for i in range(60)]
+    targets = np.ones((60, 2), dtype=np.float32)
+    valid_plots, valid_targets = ["plot number 1", "a new plot"], np.eye(2, dtype=np.float32)
+    teacher = {"type": "ensemble", "options": {"members": [{"type": "a"}, {"type": "b"}]}}
+    _Recorder.fitted = []
+    report: dict = {}
+    first = cross_fitted_probs(teacher, ["A", "B"], movies, targets, valid_plots, valid_targets,
+                               folds=3, teacher_cache=tmp_path, report=report)  # fmt: skip
+    assert len(_Recorder.fitted) == 6  # two members, three folds each
+    assert len(list(tmp_path.glob("*.npz"))) == 6
+    assert len(report["member_weights"]) == 2 and abs(sum(report["member_weights"]) - 1) < 1e-6
+    _Recorder.fitted = []
+    again = cross_fitted_probs(teacher, ["A", "B"], movies, targets, valid_plots, valid_targets,
+                               folds=3, teacher_cache=tmp_path)  # fmt: skip
+    assert _Recorder.fitted == []  # every fold came from the cache
+    np.testing.assert_array_equal(again, first)
+    # other training targets are another teacher: nothing is reused
+    cross_fitted_probs(teacher, ["A", "B"], movies, targets * 0, valid_plots, valid_targets,
+                       folds=3, teacher_cache=tmp_path)  # fmt: skip
+    assert len(_Recorder.fitted) == 6
+
+
 def test_too_few_movies_for_the_folds_is_a_clear_error() -> None:
     with pytest.raises(MovieGenreError, match="cannot fill 5 folds"):
         cross_fitted_probs(TFIDF_TEACHER, ["A", "B"], [_record(0), _record(1)],

@@ -102,3 +102,4 @@ def test_variants_train_their_model_type_with_their_settings(
     manifest = json.loads((tmp_path / "lstm-distilled" / "bundle.json").read_text())
     assert manifest["model_type"] == "lstm" and manifest["training"]["distillation"]["folds"] == 3
     assert "lstm-distilled" in parse_models("lstm-distilled,minilm-finetuned")
+    assert parse_models("ngram-distilled") == ["ngram-distilled"]

@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="data file with train/valid/test splits")
     parser.add_argument(
         "--models", default="tfidf,minilm,ensemble",
-        help="comma-separated model types (minilm-finetuned included) or the variant "
-        "lstm-distilled; "
+        help="comma-separated model types (minilm-finetuned included) or the variants "
+        "lstm-distilled, ngram-distilled; "
         "default: tfidf,minilm,ensemble",
     )  # fmt: skip
     parser.add_argument("--out", default="runs/benchmark", help="output directory")

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="let the model answer no genre (default: the most probable genre is always returned)",
     )  # fmt: skip
     add_reader_flags(parser)
-    neural = parser.add_argument_group("neural model options (lstm, minilm)")
+    neural = parser.add_argument_group("neural model options (lstm, ngram, minilm)")
     neural.add_argument("--epochs", type=int, help="maximum number of epochs (early stopping)")
     neural.add_argument("--seed", type=int, help="random seed (reproducible on CPU)")
     neural.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: auto")
@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--model-option", action="append", default=[], metavar="KEY=VALUE",
         help="any other model constructor option, VALUE read as JSON when it parses (repeatable)",
     )  # fmt: skip
-    teach = parser.add_argument_group("distillation (lstm)")
+    teach = parser.add_argument_group("distillation (lstm, ngram)")
     teach.add_argument(
         "--distill", action="store_true",
         help="learn from hard labels blended with a teacher's cross-fitted probabilities "
@@ -67,6 +67,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--distill-folds", type=int, default=5, metavar="K",
         help="cross-fitting folds: each movie is scored by a teacher trained without it",
     )  # fmt: skip
+    teach.add_argument(
+        "--teacher-cache", metavar="DIR",
+        help="keep each teacher member's cross-fitted folds here: an interrupted run resumes at "
+        "the next fold, and later runs with the same data and member reuse them",
+    )  # fmt: skip
     parser.add_argument(
         "--cache-dir", metavar="DIR",
         help="keep frozen MiniLM embeddings here between runs (minilm and the distillation "
@@ -82,6 +87,8 @@ def distill_settings(args: argparse.Namespace) -> dict | None:
     if not args.distill and not args.teacher:
         return None
     settings: dict = {"alpha": args.distill_alpha, "folds": args.distill_folds}
+    if args.teacher_cache:
+        settings["teacher_cache"] = args.teacher_cache
     if args.teacher:
         try:
             teacher = json.loads(args.teacher)

@@ -12,6 +12,7 @@ from moviegenre.models.base import GenreModel, Predictor
 # (The ONNX runner is not a model type: it only predicts, and the bundle picks it by itself.)
 MODEL_TYPES: dict[str, str] = {
     "lstm": "moviegenre.models.lstm:LSTMGenreModel",
+    "ngram": "moviegenre.models.ngram:NgramGenreModel",
     "tfidf": "moviegenre.models.tfidf:TfidfGenreModel",
     "minilm": "moviegenre.models.minilm.frozen:MiniLMGenreModel",
     "minilm-finetuned": "moviegenre.models.minilm.finetuned:MiniLMFineTunedModel",

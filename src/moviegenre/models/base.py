@@ -108,6 +108,21 @@ class GenreModel(Predictor):
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         ]
 
+    def _checked_targets(self, plots: Sequence[str], targets: np.ndarray) -> np.ndarray:
+        """`targets` as float32 after checking they fit `plots` and the labels (for `fit`)."""
+        from moviegenre.errors import MovieGenreError
+
+        targets = np.asarray(targets, dtype=np.float32)
+        if len(plots) == 0:
+            raise MovieGenreError("the training set is empty: nothing to learn from")
+        if targets.shape != (len(plots), len(self.labels)):
+            raise MovieGenreError(
+                f"targets have shape {targets.shape}, expected ({len(plots)}, {len(self.labels)})"
+            )
+        if len(self.labels) < 2:
+            raise MovieGenreError("a genre model needs at least two genres in the training data")
+        return targets
+
     def get_params(self) -> dict[str, Any]:
         """The hyper-parameters this model was built with (JSON-ready: what the bundle saves)."""
         params = {}

@@ -238,17 +238,14 @@ class LSTMGenreModel(GenreModel, ExportsOnnx, TokenGradients):
 
     def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> LSTMGenreModel:
         from moviegenre.evaluation.metrics import tuned_micro_f1
-        from moviegenre.models.torch_loop import LoopSettings, fit_loop, seed_everything
+        from moviegenre.models.torch_loop import (
+            LoopSettings,
+            fit_loop,
+            positive_weights,
+            seed_everything,
+        )
 
-        targets = np.asarray(targets, dtype=np.float32)
-        if len(plots) == 0:
-            raise MovieGenreError("the training set is empty: nothing to learn from")
-        if targets.shape != (len(plots), len(self.labels)):
-            raise MovieGenreError(
-                f"targets have shape {targets.shape}, expected ({len(plots)}, {len(self.labels)})"
-            )
-        if len(self.labels) < 2:
-            raise MovieGenreError("a genre model needs at least two genres in the training data")
+        targets = self._checked_targets(plots, targets)
         seed_everything(self.seed)
         self.vocab = self._fit_vocabulary(plots)
         matrix, found = init_embedding_matrix(
@@ -265,11 +262,7 @@ class LSTMGenreModel(GenreModel, ExportsOnnx, TokenGradients):
         encoded = self._encode(plots)
         lengths = [len(s) for s in encoded]
         target_tensor = torch.from_numpy(targets)
-        positives = targets.sum(axis=0)
-        ratio = (len(targets) - positives) / np.maximum(positives, 1.0)
-        pos_weight = torch.from_numpy(
-            np.clip(ratio**self.pos_weight_power, 1.0, self.pos_weight_max).astype(np.float32)
-        )
+        pos_weight = positive_weights(targets, self.pos_weight_power, self.pos_weight_max)
 
         def make_batch(indices: list[int]) -> dict[str, torch.Tensor]:
             ids, mask = self._pad([encoded[i] for i in indices])

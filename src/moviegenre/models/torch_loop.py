@@ -100,6 +100,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def positive_weights(targets: np.ndarray, power: float, cap: float) -> torch.Tensor:
+    """BCE `pos_weight` per genre, (negatives / positives) ** power clipped to [1, cap], so rare
+    genres are not ignored (power 0.5: the square root)."""
+    positives = targets.sum(axis=0)
+    ratio = (len(targets) - positives) / np.maximum(positives, 1.0)
+    return torch.from_numpy(np.clip(ratio**power, 1.0, cap).astype(np.float32))
+
+
 def distributed_env() -> tuple[int, int]:
     """(rank, world size) from torchrun's environment variables; (0, 1) when not distributed."""
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))

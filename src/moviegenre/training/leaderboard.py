@@ -96,6 +96,8 @@ def _done(out: Path, name: str) -> dict[str, Any] | None:
 VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     # the LSTM trained on labels blended with the cross-fitted frozen-MiniLM + TF-IDF teacher
     "lstm-distilled": ("lstm", {}, {"distill": {}}),
+    # the fast n-gram model trained on the same kind of blended targets
+    "ngram-distilled": ("ngram", {}, {"distill": {}}),
 }
 
 
