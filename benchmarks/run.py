@@ -706,6 +706,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small run to check the script works")
     parser.add_argument("--million", action="store_true", help="also predict a 1,000,000-row file")
     parser.add_argument("--rows", type=int, help="rows of the predict --input file (default 20000)")
+    parser.add_argument(
+        "--workers", default="1,2", help="predict --input worker counts to measure (default 1,2)"
+    )
     parser.add_argument("--skip-http", action="store_true", help="do not start a server")
     parser.add_argument("--skip-fasttext", action="store_true", help="do not compare with fastText")
     parser.add_argument(
@@ -769,7 +772,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = [("default" if args.model is None else default.name, default)] if default else []
     runs += [("tfidf", tfidf_path)] if tfidf_path else []
     for name, bundle in runs:
-        for workers in (1, 2):
+        for workers in [int(w) for w in args.workers.split(",")]:
             print(f"[{name}] predict --input {rows} rows, {workers} worker(s)...", file=sys.stderr)
             r = measure_batch_cli(bundle, source, workers)
             results["batch_cli"].append({"model": name, "workers": workers, **r})

@@ -183,3 +183,32 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tiny_corpus: Path, tmp_p
     resumed.fit(plots, y, *valid)
     for name, array in straight.arrays.items():
         np.testing.assert_array_equal(resumed.arrays[name], array, err_msg=name)
+
+
+def test_numpy_convolution_matches_torch() -> None:
+    torch = pytest.importorskip("torch")
+    from moviegenre.models.ngram import _conv_max
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(4, 5, 3, padding=1)
+    plots = [torch.randn(n, 4) for n in (1, 6, 3)]
+    expected = torch.stack([torch.relu(conv(p.T.unsqueeze(0)))[0].amax(dim=1) for p in plots])
+    weight = conv.weight.detach().numpy()
+    flat = torch.cat(plots).numpy()
+    got = _conv_max(flat, np.array([0, 1, 7, 10]),
+                    np.concatenate([weight[:, :, k].T for k in range(3)], axis=0),
+                    conv.bias.detach().numpy())  # fmt: skip
+    np.testing.assert_allclose(got, expected.detach().numpy(), atol=1e-5, rtol=0)
+
+
+def test_the_convolution_branch_learns_and_round_trips(tiny_corpus: Path, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from moviegenre.training.train import train
+
+    result = train(tiny_corpus, "ngram", tmp_path / "b", model_options={**TINY, "filters": 8})
+    assert result.metrics["valid"]["micro_f1"] > 0.8
+    loaded = load_bundle(tmp_path / "b")
+    plots = ["A haunted house full of ghosts.", "Love at a wedding, a kiss.", ""]
+    np.testing.assert_allclose(
+        loaded.predict_proba(plots), result.model.predict_proba(plots), atol=1e-6, rtol=0
+    )

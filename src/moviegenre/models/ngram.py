@@ -97,6 +97,23 @@ def _mean_matrix(ids: np.ndarray, offsets: np.ndarray, columns: int) -> sp.csr_m
     return sp.csr_matrix((weights, ids, offsets), shape=(len(counts), columns))
 
 
+def _conv_max(
+    x: np.ndarray, offsets: np.ndarray, weight: np.ndarray, bias: np.ndarray
+) -> np.ndarray:
+    """Width-3 convolution over each plot's word vectors (zeros beyond its ends), ReLU, and the
+    maximum over the plot: x (tokens, D) in plot order, weight (3 D, filters)."""
+    starts, ends = offsets[:-1], offsets[1:] - 1
+    before = np.empty_like(x)
+    before[1:] = x[:-1]
+    before[starts] = 0.0
+    after = np.empty_like(x)
+    after[:-1] = x[1:]
+    after[ends] = 0.0
+    h = np.concatenate([before, x, after], axis=1) @ weight + bias
+    np.maximum(h, 0.0, out=h)
+    return np.maximum.reduceat(h, starts, axis=0)
+
+
 def _lazy_adamw() -> type:
     """AdamW that updates only the rows a sparse gradient touches (the embedding tables).
 
@@ -164,6 +181,7 @@ class NgramGenreModel(GenreModel):
         min_pair_count: int = 2,
         max_pairs: int = 200000,
         hidden: int = 512,
+        filters: int = 0,
         dropout: float = 0.5,
         token_dropout: float = 0.1,
         lr: float = 2e-3,
@@ -186,6 +204,7 @@ class NgramGenreModel(GenreModel):
         self.embeddings, self.glove_words = embeddings, int(glove_words)
         self.min_count, self.min_pair_count = int(min_count), int(min_pair_count)
         self.max_pairs = int(max_pairs)
+        self.filters = int(filters)
         self.hidden, self.dropout, self.token_dropout = (
             int(hidden),
             float(dropout),
@@ -248,6 +267,10 @@ class NgramGenreModel(GenreModel):
         words = _mean_matrix(ids, offsets, a["word_table"].shape[0]) @ a["word_table"]
         pairs = _mean_matrix(pair_ids, pair_offsets, a["pair_table"].shape[0]) @ a["pair_table"]
         hidden = words @ a["w1_words"] + pairs @ a["w1_pairs"] + a["b1"]
+        if "conv_w" in a:
+            hidden += (
+                _conv_max(a["word_table"][ids], offsets, a["conv_w"], a["conv_b"]) @ a["w1_conv"]
+            )
         np.maximum(hidden, 0.0, out=hidden)
         return hidden @ a["w2"] + a["b2"]
 
@@ -269,21 +292,31 @@ class NgramGenreModel(GenreModel):
         import torch
         from torch import nn
 
+        filters = self.filters
+
         class NgramNet(nn.Module):
             def __init__(self, hidden: int, labels: int, dropout: float) -> None:
                 super().__init__()
                 # sparse gradients: a batch touches a few thousand of the ~150,000 table rows
                 self.word_table = nn.EmbeddingBag(vocab_size, dim, mode="mean", sparse=True)
                 self.pair_table = nn.EmbeddingBag(max(pairs, 1), dim, mode="mean", sparse=True)
-                self.hidden = nn.Linear(2 * dim, hidden)
+                if filters:
+                    self.conv = nn.Conv1d(dim, filters, 3, padding=1)
+                self.hidden = nn.Linear(2 * dim + filters, hidden)
                 self.dropout = nn.Dropout(dropout)
                 self.out = nn.Linear(hidden, labels)
 
-            def forward(self, words, word_offsets, pairs, pair_offsets):  # noqa: ANN001
-                x = torch.cat(
-                    [self.word_table(words, word_offsets), self.pair_table(pairs, pair_offsets)],
-                    dim=1,
-                )
+            def forward(self, words, word_offsets, pairs, pair_offsets, padded, mask):  # noqa: ANN001
+                parts = [self.word_table(words, word_offsets), self.pair_table(pairs, pair_offsets)]
+                if filters:
+                    # row 0 (padding) is zeros and gets no gradient: zeros beyond a plot's ends
+                    x = nn.functional.embedding(
+                        padded, self.word_table.weight, padding_idx=0, sparse=True
+                    )
+                    h = torch.relu(self.conv(x.transpose(1, 2)))
+                    h = h.masked_fill(mask.unsqueeze(1) == 0, float("-inf"))
+                    parts.append(h.amax(dim=2))
+                x = torch.cat(parts, dim=1)
                 return self.out(self.dropout(torch.relu(self.hidden(x))))
 
         return NgramNet(self.hidden, len(self.labels), self.dropout)
@@ -328,28 +361,39 @@ class NgramGenreModel(GenreModel):
         target_tensor = torch.from_numpy(targets)
         pos_weight = positive_weights(targets, self.pos_weight_power, self.pos_weight_max)
 
+        def dropped(parts: list[np.ndarray]) -> list[np.ndarray]:
+            if self.token_dropout <= 0 or not net.training:
+                return parts
+            # dropping tokens teaches the mean not to lean on any single word
+            # (torch's generator: checkpoints keep its state, so a resumed run drops the same)
+            return [
+                p[torch.rand(len(p)).numpy() >= self.token_dropout] if len(p) > 1 else p
+                for p in parts
+            ]
+
         def bag(parts: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-            if self.token_dropout > 0 and net.training:
-                # dropping tokens teaches the mean not to lean on any single word
-                # (torch's generator: checkpoints keep its state, so a resumed run drops the same)
-                parts = [
-                    p[torch.rand(len(p)).numpy() >= self.token_dropout] if len(p) > 1 else p
-                    for p in parts
-                ]
             offsets = np.zeros(len(parts), dtype=np.int64)
             np.cumsum([len(p) for p in parts[:-1]], out=offsets[1:])
             flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
             return torch.from_numpy(flat), torch.from_numpy(offsets)
 
         def make_batch(indices: list[int]) -> dict[str, torch.Tensor]:
-            words_, word_offsets = bag([word_bags[i] for i in indices])
-            pairs_, pair_offsets_ = bag([pair_bags[i] for i in indices])
+            word_parts = dropped([word_bags[i] for i in indices])
+            words_, word_offsets = bag(word_parts)
+            pairs_, pair_offsets_ = bag(dropped([pair_bags[i] for i in indices]))
+            width = max(len(p) for p in word_parts) if self.filters else 1
+            padded = np.zeros((len(indices), width), dtype=np.int64)
+            if self.filters:
+                for row, p in enumerate(word_parts):
+                    padded[row, : len(p)] = p
             return {"words": words_, "word_offsets": word_offsets, "pairs": pairs_,
-                    "pair_offsets": pair_offsets_, "targets": target_tensor[indices]}  # fmt: skip
+                    "pair_offsets": pair_offsets_, "padded": torch.from_numpy(padded),
+                    "mask": torch.from_numpy((padded > 0).astype(np.float32)),
+                    "targets": target_tensor[indices]}  # fmt: skip
 
         def loss_fn(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
             logits = model(batch["words"], batch["word_offsets"], batch["pairs"],
-                           batch["pair_offsets"])  # fmt: skip
+                           batch["pair_offsets"], batch["padded"], batch["mask"])  # fmt: skip
             return nn.functional.binary_cross_entropy_with_logits(
                 logits, batch["targets"], pos_weight=pos_weight.to(logits.device)
             )
@@ -412,11 +456,18 @@ class NgramGenreModel(GenreModel):
             "word_table": state["word_table.weight"].astype(table_dtype).astype(np.float32),
             "pair_table": state["pair_table.weight"].astype(table_dtype).astype(np.float32),
             "w1_words": np.ascontiguousarray(w1[:dim]),
-            "w1_pairs": np.ascontiguousarray(w1[dim:]),
+            "w1_pairs": np.ascontiguousarray(w1[dim : 2 * dim]),
             "b1": state["hidden.bias"],
             "w2": np.ascontiguousarray(state["out.weight"].T),
             "b2": state["out.bias"],
         }
+        if self.filters:
+            conv = state["conv.weight"]  # (filters, dim, 3): taps before, at, after a word
+            self.arrays["conv_w"] = np.ascontiguousarray(
+                np.concatenate([conv[:, :, k].T for k in range(3)], axis=0)
+            )
+            self.arrays["conv_b"] = state["conv.bias"]
+            self.arrays["w1_conv"] = np.ascontiguousarray(w1[2 * dim :])
 
     # --- files ---------------------------------------------------------------------------------
 
@@ -428,6 +479,8 @@ class NgramGenreModel(GenreModel):
         from torch import nn
 
         encoder = self._check()
+        if self.filters:
+            raise MovieGenreError("the ONNX export covers n-gram models without filters only")
         arrays = {k: torch.from_numpy(v) for k, v in self.arrays.items()}
         vocab_size = len(encoder.words)
 
@@ -524,6 +577,10 @@ class NgramGenreModel(GenreModel):
             "pair_keys": (pairs,), "w1_words": (dim, hidden), "w1_pairs": (dim, hidden),
             "b1": (hidden,), "w2": (hidden, k), "b2": (k,),
         }  # fmt: skip
+        filters = int(config.get("filters", 0))
+        if filters:
+            expected |= {"conv_w": (3 * dim, filters), "conv_b": (filters,),
+                         "w1_conv": (filters, hidden)}  # fmt: skip
         tensors = read_tensors(directory / config.get("weights", WEIGHTS), expected)
         model = cls.from_params(labels, config)
         model.encoder = NgramEncoder(words, tensors["pair_keys"])
