@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     from moviegenre.evaluation.metrics import compute_metrics
     from moviegenre.files import write_text_atomic
     from moviegenre.models import model_class
-    from moviegenre.thresholds import decide, tune_thresholds
+    from moviegenre.thresholds import decide
     from moviegenre.training.distill import DEFAULT_TEACHER, cross_fitted_probs, soft_targets
     from moviegenre.training.leaderboard import machine_description
 
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         model.fit([r.plot for r in train], targets if distilled else hard, valid_plots, valid_y)
         seconds = time.perf_counter() - started
-        model.thresholds = tune_thresholds(model.predict_proba(valid_plots), valid_y)
+        model.fit_decisions(valid_plots, valid_y)  # thresholds and calibration, as train() does
         save_bundle(model, bundle)
         row = {"name": name, "type": spec["type"], "options": spec.get("options", {}),
                "distilled": distilled, "train_s": round(seconds, 1)}  # fmt: skip

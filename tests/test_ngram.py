@@ -102,9 +102,9 @@ def test_a_long_plot_is_read_whole(ngram_bundle) -> None:
     head = "A young woman finds a city life story. " * 120  # about 1,000 words, no genre cue
     tail = " The ghost and the demon scream in the haunted house of blood." * 20
     other = " They kiss at the wedding, a love story of the heart and romance." * 20
-    probs = model.predict_proba([head + tail, head + other])
+    scores = model.predict_raw([head + tail, head + other])  # before calibration
     horror = model.labels.index("Horror")
-    assert probs[0, horror] > probs[1, horror] + 0.05  # the last words still count
+    assert scores[0, horror] > scores[1, horror] + 0.05  # the last words still count
 
 
 def test_onnx_export_matches_numpy(ngram_bundle, tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ def test_onnx_export_matches_numpy(ngram_bundle, tmp_path: Path) -> None:
         ids[i, : len(row)], mask[i, : len(row)] = row, 1
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (probs,) = session.run(["probs"], {"ids": ids, "mask": mask})
-    np.testing.assert_allclose(probs, model.predict_proba(plots), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(probs, model.predict_raw(plots), atol=1e-5, rtol=0)
 
 
 def test_learns_from_a_teacher(tiny_corpus: Path, tmp_path: Path) -> None:

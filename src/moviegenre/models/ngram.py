@@ -274,7 +274,7 @@ class NgramGenreModel(GenreModel):
         np.maximum(hidden, 0.0, out=hidden)
         return hidden @ a["w2"] + a["b2"]
 
-    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+    def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         encoder = self._check()
         plots = list(plots)
         if not plots:
