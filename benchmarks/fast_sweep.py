@@ -171,14 +171,24 @@ def main(argv: list[str] | None = None) -> int:
             row[split] = {k: round(metrics[k], 4) for k in ("micro_f1", "macro_f1")}
         rows.append(row)
 
-    # speed: every bundle as it is loaded for serving, timed in turn
+    # speed: every bundle as it is loaded for serving, timed in turn (fastText too, when installed)
     loaded = {name: load_bundle(path) for name, path in paths.items()}
+    try:
+        from fasttext_baseline import train_best
+
+        fast_text, summary = train_best()
+        loaded["fastText"] = fast_text
+        rows.append({"name": "fastText", "type": "fastText", "options": summary["settings"],
+                     "distilled": False, "train_s": summary["settings"]["train_s"],
+                     "valid": summary["valid"], "test": summary["test"]})  # fmt: skip
+    except ImportError as exc:
+        print(f"fastText left out ({exc})", file=sys.stderr)
     timed = (test_plots * (args.plots // len(test_plots) + 1))[: args.plots]
     speed = _speed(loaded, timed)
     for r in rows:
         r["plots_s"] = round(speed[r["name"]])
         r["p50_ms"] = round(_p50_ms(loaded[r["name"]], test_plots), 3)
-        r["bundle_mb"] = round(_size_mb(paths[r["name"]]), 1)
+        r["bundle_mb"] = round(_size_mb(paths[r["name"]]), 1) if r["name"] in paths else None
     rows.sort(key=lambda r: -r["plots_s"])
     lines = [
         f"Machine: {machine_description()}, one thread. Teacher: {json.dumps(teacher)}, "
@@ -193,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             f"| {r['name']} | {DISTILLED[r['distilled']]} | {r['valid']['micro_f1']:.4f} "
             f"| {r['test']['micro_f1']:.4f} | {r['test']['macro_f1']:.4f} | {r['plots_s']:,} "
-            f"| {r['p50_ms']:.2f} | {r['bundle_mb']:.1f} | "
+            f"| {r['p50_ms']:.2f} | {'-' if r['bundle_mb'] is None else r['bundle_mb']} | "
             f"{'-' if r['train_s'] is None else format(r['train_s'], '.0f')} |"
         )
     text = "\n".join(lines) + "\n"

@@ -517,16 +517,18 @@ def fmt(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
-def kept_sections() -> str:
+def kept_sections(out: Path = OUT) -> str:
     """Sections other benchmark scripts measure and own (benchmarks/slow_clients.py,
     benchmarks/calibration_speed.py), between `<!-- NAME:start -->` and `<!-- NAME:end -->`."""
-    if not OUT.is_file():
+    if not out.is_file():
         return ""
-    found = re.findall(r"(<!-- ([\w-]+):start -->.*?<!-- \2:end -->)", OUT.read_text(), re.S)
+    found = re.findall(r"(<!-- ([\w-]+):start -->.*?<!-- \2:end -->)", out.read_text(), re.S)
     return "".join("\n" + block + "\n" for block, _ in found)
 
 
-def write_report(results: dict[str, Any], info: dict[str, Any], command: str) -> None:
+def write_report(
+    results: dict[str, Any], info: dict[str, Any], command: str, out: Path = OUT
+) -> None:
     lines = [
         "# Benchmarks",
         "",
@@ -698,7 +700,7 @@ def write_report(results: dict[str, Any], info: dict[str, Any], command: str) ->
             ]
     if results["notes"]:
         lines += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
-    write_text_atomic(OUT, "\n".join(lines) + kept_sections())
+    write_text_atomic(out, "\n".join(lines) + kept_sections(out))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -711,6 +713,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--skip-http", action="store_true", help="do not start a server")
     parser.add_argument("--skip-fasttext", action="store_true", help="do not compare with fastText")
+    parser.add_argument(
+        "--compare", action="append", default=[], metavar="NAME=BUNDLE",
+        help="another bundle to score and time beside fastText and the default (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--report", type=Path, default=OUT, help="where to write the report (default BENCHMARKS.md)"
+    )
     parser.add_argument(
         "--model", type=Path, help="bundle to measure instead of the shipped default model"
     )
@@ -746,9 +755,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             label, default_model.predict_proba, plots, args.quick
         )
     if default_model is not None and not args.skip_fasttext:
-        results["fasttext"] = measure_against_fasttext(
-            {"default" if args.model is None else default.name: default_model}, notes
-        )
+        compared = {"default" if args.model is None else default.name: default_model}
+        for item in args.compare:
+            name, _, path = item.partition("=")
+            compared[name] = load_bundle(path)
+        results["fasttext"] = measure_against_fasttext(compared, notes)
     tfidf_path = tfidf_bundle(notes)
     if tfidf_path is not None:
         tfidf = load_bundle(tfidf_path)
@@ -771,6 +782,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["batch_cli"] = []
     runs = [("default" if args.model is None else default.name, default)] if default else []
     runs += [("tfidf", tfidf_path)] if tfidf_path else []
+    runs += [(name, Path(path)) for name, _, path in (c.partition("=") for c in args.compare)]
     for name, bundle in runs:
         for workers in [int(w) for w in args.workers.split(",")]:
             print(f"[{name}] predict --input {rows} rows, {workers} worker(s)...", file=sys.stderr)
@@ -812,9 +824,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["flops"] = flops
     if args.quick:
         notes.append("--quick run: small samples, numbers are rough")
-    write_report(results, info, command)
+    write_report(results, info, command, args.report)
     write_text_atomic(CACHE / "results.json", json.dumps(results, indent=2, default=str))
-    print(f"wrote {OUT}", file=sys.stderr)
+    print(f"wrote {args.report}", file=sys.stderr)
     return 0
 
 

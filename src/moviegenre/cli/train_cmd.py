@@ -53,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     teach.add_argument(
         "--distill", action="store_true",
         help="learn from hard labels blended with a teacher's cross-fitted probabilities "
-        "(default teacher: frozen MiniLM + word TF-IDF ensemble; needs the minilm extra)",
+        "(default teacher: frozen MiniLM + word and character TF-IDF SVM ensemble; needs the "
+        "minilm extra)",
     )  # fmt: skip
     teach.add_argument(
         "--teacher", metavar="SPEC",
