@@ -105,12 +105,19 @@ def processes_using(path: str) -> set[int]:
                     reason="Ray is not installed (pip install 'moviegenre[ray]')")  # fmt: skip
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
 def test_ray_engine_writes_the_same_file_as_the_local_path(tfidf_bundle, tmp_path):
-    source = write_plots(tmp_path / "plots.jsonl", 3000)
-    local, on_ray = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
-    common = ["--input", str(source), "--model", str(tfidf_bundle), "--quiet"]
     # A folder of its own for Ray's session (short: Ray's socket paths must fit 107 bytes), so
     # the processes of this run can be told from any other Ray on the machine.
     ray_tmp = tempfile.mkdtemp(prefix="mgray", dir="/tmp")
+    try:
+        check_ray_engine(tfidf_bundle, tmp_path, ray_tmp)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def check_ray_engine(bundle: Path, tmp_path: Path, ray_tmp: str) -> None:
+    source = write_plots(tmp_path / "plots.jsonl", 3000)
+    local, on_ray = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    common = ["--input", str(source), "--model", str(bundle), "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_TMPDIR": ray_tmp}
     command = [sys.executable, "-m", "moviegenre", "predict", *common, "--output"]
     done = subprocess.run([*command, str(local)], env=env, capture_output=True, text=True,
@@ -129,7 +136,6 @@ def test_ray_engine_writes_the_same_file_as_the_local_path(tfidf_bundle, tmp_pat
     while (left := processes_using(ray_tmp)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not left, left
-    shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 @pytest.mark.parametrize("engine", ["local", "ray"])
