@@ -2,7 +2,8 @@
 # Rebuild the shipped default model (src/moviegenre/default_model) from the shared corpus:
 # a BiLSTM over GloVe, distilled from a cross-fitted frozen-MiniLM + TF-IDF teacher, and a compact
 # word TF-IDF model, combined by an ensemble whose weights and per-genre thresholds are tuned on
-# the validation split. Needs the training and MiniLM extras (pip install -e '.[all]').
+# the validation split; then the poster part (scripts/build_poster_default.sh) wraps it with a
+# poster model. Needs the training, MiniLM and poster extras (pip install -e '.[all]').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/tmdb-overviews/movies.jsonl}
@@ -15,5 +16,5 @@ moviegenre train --data "$DATA" --model-type tfidf --model-option classifier=log
   --model-option C=4 --model-option char_max_features=0 --model-option half=true \
   --out "$WORK/tfidf"
 moviegenre train --data "$DATA" --model-type ensemble \
-  --model-option "members=[\"$WORK/lstm\",\"$WORK/tfidf\"]" --out src/moviegenre/default_model
-du -sh src/moviegenre/default_model
+  --model-option "members=[\"$WORK/lstm\",\"$WORK/tfidf\"]" --out "$WORK/text"
+bash scripts/build_poster_default.sh "$WORK/text"

@@ -90,3 +90,25 @@ def lstm_onnx_bundle(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory
     from onnx_fixture import make_lstm_bundle
 
     return make_lstm_bundle(tiny_corpus, tmp_path_factory.mktemp("bundles") / "lstm_onnx")
+
+
+@pytest.fixture(scope="session")
+def poster_world(tiny_corpus: Path, tfidf_bundle: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A poster index beside the tiny corpus, a tiny image network, and the poster and fusion
+    bundles trained on them (the fusion wraps the TF-IDF bundle)."""
+    from types import SimpleNamespace
+
+    from poster_fixture import make_network, make_poster_index
+
+    from moviegenre.training.posters import train_fusion, train_poster
+
+    folder = tmp_path_factory.mktemp("posters")
+    index = make_poster_index(tiny_corpus, folder / "data")
+    network = make_network(folder / "network.onnx")
+    cache = folder / "cache"
+    poster = train_poster(index, folder / "poster", cache_dir=cache, network=network,
+                          progress=False).path  # fmt: skip
+    fusion = train_fusion(tiny_corpus, index, tfidf_bundle, poster, folder / "fusion",
+                          cache_dir=cache).path  # fmt: skip
+    return SimpleNamespace(index=index, network=network, cache=cache, poster=poster,
+                           fusion=fusion, images=folder / "data" / "images")  # fmt: skip

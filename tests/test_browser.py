@@ -141,3 +141,67 @@ def test_phone_width_without_javascript(browser, server):
         page.screenshot(path=str(ARTIFACTS / "page-phone.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def poster_server(poster_world):
+    with running_server(poster_world.fusion) as running:
+        yield running
+
+
+def _poster_file(tmp_path: Path, genres: list[str]) -> Path:
+    import numpy as np
+    from poster_fixture import poster_image
+
+    path = tmp_path / "poster.png"
+    poster_image(genres, np.random.default_rng(7), size=(120, 180)).save(path)
+    return path
+
+
+def test_upload_a_poster_see_it_and_get_bars(browser, poster_server, tmp_path):
+    context, page, problems = open_page(
+        browser, poster_server, viewport={"width": 1200, "height": 1100}
+    )
+    try:
+        page.set_input_files("#poster", str(_poster_file(tmp_path, ["Comedy"])))
+        page.wait_for_selector("#poster-preview:not([hidden])")
+        assert page.evaluate("document.getElementById('poster-preview').naturalWidth") == 120
+        with page.expect_response("**/api/v1/predict"):
+            page.click("#predict-button")  # no plot: the poster alone
+        page.wait_for_selector("#result:not([hidden]) .chip")
+        assert page.locator("#inputs-used").inner_text() == "poster"
+        assert page.locator("#genres .chip").first.inner_text() == "Comedy"
+        assert page.locator("#bars .bar-row").count() == 5
+        page.fill("#plot", "A haunted house where a ghost and a demon scream in the night.")
+        with page.expect_response("**/api/v1/predict"):
+            page.click("#predict-button")
+        page.wait_for_function(
+            "document.getElementById('inputs-used').textContent === 'plot + poster'"
+        )
+        page.screenshot(path=str(ARTIFACTS / "page-poster.png"), full_page=True)
+        page.click("#poster-clear")  # drop the poster: the plot alone again
+        assert page.locator("#poster-preview").is_hidden()
+        with page.expect_response("**/api/v1/predict"):
+            page.click("#predict-button")
+        page.wait_for_function("document.getElementById('inputs-used').textContent === 'plot'")
+        assert not problems, problems
+    finally:
+        context.close()
+
+
+def test_poster_on_a_phone_without_javascript(browser, poster_server, tmp_path):
+    context, page, problems = open_page(
+        browser, poster_server, viewport={"width": 390, "height": 844},
+        java_script_enabled=False, is_mobile=True,
+    )  # fmt: skip
+    try:
+        page.set_input_files("#poster", str(_poster_file(tmp_path, ["Horror"])))
+        page.click("#predict-button")  # a multipart form post, rendered by the server
+        page.wait_for_selector("#result:not([hidden]) .chip")
+        assert page.locator("#inputs-used").inner_text() == "poster"
+        assert page.locator("#genres .chip").first.inner_text() == "Horror"
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, "the page scrolls sideways on a phone"
+        page.screenshot(path=str(ARTIFACTS / "page-poster-phone.png"), full_page=True)
+    finally:
+        context.close()

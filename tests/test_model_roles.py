@@ -20,6 +20,8 @@ NON_DEFAULT = {
     "minilm": ({"head": "mlp", "overlap": 16}, {"cache_dir": "/somewhere"}),
     "minilm-finetuned": ({"head": "mlp", "epochs": 1}, {"checkpoint_dir": "/ckpt"}),
     "ensemble": ({"step": 0.25}, {}),
+    "poster": ({"C": 0.01}, {"network": "/somewhere/network.onnx"}),
+    "fusion": ({}, {}),
 }
 
 
@@ -52,6 +54,9 @@ def test_hyper_parameters_round_trip_and_run_settings_stay_out(model_type: str) 
 
 def test_capabilities_are_declared() -> None:
     assert issubclass(model_class("ensemble"), Composite)
+    assert issubclass(model_class("fusion"), Composite)
+    assert model_class("fusion").inputs == ("plot", "poster")
+    assert model_class("poster").inputs == ("poster",) and model_class("tfidf").inputs == ("plot",)
     assert not issubclass(model_class("tfidf"), ExportsOnnx | TokenGradients | Composite)
     pytest.importorskip("torch")
     lstm = model_class("lstm")

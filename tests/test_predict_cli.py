@@ -135,11 +135,11 @@ def test_failed_run_leaves_no_partial_output(
     out.write_text("previous results\n")
     real, calls = batch.predict_lines, []
 
-    def failing(model, rows):
+    def failing(model, rows, poster_root=None):
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("disk on fire")
-        return real(model, rows)
+        return real(model, rows, poster_root)
 
     monkeypatch.setattr(batch, "predict_lines", failing)
     with pytest.raises(RuntimeError):

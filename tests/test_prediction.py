@@ -62,7 +62,8 @@ def test_matches_the_per_plot_definition(probs: np.ndarray, min_genres: int) -> 
         assert {g for g in LABELS if row[index[g]] >= model.thresholds[index[g]]} <= set(
             answer.genres
         )
-        assert list(answer.to_dict()) == ["genres", "scores", "truncated", "warnings"]
+        assert list(answer.to_dict()) == ["genres", "scores", "truncated", "warnings", "inputs"]
+        assert answer.inputs == ("plot",)
 
 
 def test_no_plots_no_predictions() -> None:

@@ -42,7 +42,8 @@ def test_page_has_the_form_examples_and_viewport(client):
     html = response.get_data(as_text=True)
     found = tags(html)
     forms = [a for t, a in found if t == "form"]
-    assert forms == [{"id": "predict-form", "method": "post", "action": "/"}]
+    assert forms == [{"id": "predict-form", "method": "post", "action": "/",
+                      "enctype": "multipart/form-data"}]  # fmt: skip
     assert any(t == "textarea" and a.get("name") == "plot" for t, a in found)
     assert any(t == "input" and a.get("name") == "explain" and a.get("type") == "checkbox"
                for t, a in found)  # fmt: skip

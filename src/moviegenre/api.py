@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
+from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Predictor
 from moviegenre.prediction import Prediction, to_predictions
 
@@ -30,18 +31,47 @@ def load_model(path: str | Path | None = None, runtime: str = "auto") -> Predict
 
 
 @overload
-def predict(plots: str, model: Predictor | str | Path | None = None) -> Prediction: ...
+def predict(
+    plots: str | None = None, model: Predictor | str | Path | None = None, *, poster: Any = None
+) -> Prediction: ...
 @overload
 def predict(
-    plots: Sequence[str], model: Predictor | str | Path | None = None
+    plots: Sequence[str | None],
+    model: Predictor | str | Path | None = None,
+    *,
+    posters: Sequence[Any] | None = None,
 ) -> list[Prediction]: ...
 
 
-def predict(plots, model=None):
-    """Predict genres for one plot (returns a Prediction) or a list of plots (returns a list)."""
+def predict(plots=None, model=None, *, poster=None, posters=None):
+    """Predict genres for one movie (returns a Prediction) or a list of movies (returns a list).
+
+    A movie is its plot, its poster (`poster=`: a file path, the image's bytes or an RGB array),
+    or both; a list of plots takes `posters=`, a list of the same length (None where a movie has
+    no poster; a plot may be None where there is one). Each answer's `inputs` says what it used:
+    a model without a poster part answers from the plot alone.
+    """
     if not isinstance(model, Predictor):
         model = load_model(model)
-    single = isinstance(plots, str)
+    single = plots is None or isinstance(plots, str)
+    if single and posters is not None:
+        raise MovieGenreError("one movie takes poster=..., a list of plots takes posters=[...]")
+    if not single and poster is not None:
+        raise MovieGenreError("a list of plots takes posters=[...], not poster=...")
+    if single and plots is None and poster is None:
+        raise MovieGenreError("give a plot, a poster, or both")
     batch = [plots] if single else list(plots)
-    results = to_predictions(model, batch, model.predict_proba(batch)) if batch else []
+    pictures = ([poster] if poster is not None else None) if single else posters
+    if not batch:
+        return []
+    if pictures is None:
+        if any(p is None for p in batch):
+            raise MovieGenreError("every movie needs a plot or a poster")
+        results = to_predictions(model, batch, model.predict_proba(batch))
+    else:
+        pictures = list(pictures)
+        if len(pictures) != len(batch):
+            raise MovieGenreError(f"got {len(batch)} plots but {len(pictures)} posters")
+        probs, used = model.predict_inputs(batch, pictures)
+        results = to_predictions(model, batch, probs, used)
     return results[0] if single else results

@@ -35,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--report", metavar="OUT.html", help="also write a self-contained HTML report"
     )
     parser.add_argument("--batch-size", type=int, default=256, help="plots per prediction batch")
+    parser.add_argument(
+        "--posters", metavar="INDEX",
+        help="poster index CSV: also score the split's corpus movies that have a poster by input "
+        "(plot only, poster only, plot + poster, as far as the model reads them)",
+    )  # fmt: skip
     options.add_reader_flags(parser)
     parser.set_defaults(func=run)
 
@@ -170,6 +175,18 @@ def run(args: argparse.Namespace) -> int:
     metrics["model_type"] = model.kind
     metrics["data"] = str(args.data)
     print(summary_table(metrics))
+    if args.posters:
+        from moviegenre.data.posters import corpus_with_posters
+        from moviegenre.evaluation.posters import by_inputs_table, evaluate_by_inputs
+
+        movies = corpus_with_posters(args.data, args.posters, model.labels, args.split)
+        if not movies.plots:
+            raise MovieGenreError(
+                f"{args.posters}: no {args.split} movie of {args.data} has a poster there"
+            )
+        metrics["by_inputs"] = evaluate_by_inputs(model, movies)
+        print()
+        print(by_inputs_table(metrics["by_inputs"], len(movies.plots)))
     if args.json:
         write_text_atomic(args.json, json.dumps(metrics, indent=2) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)

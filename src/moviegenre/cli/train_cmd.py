@@ -76,7 +76,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cache-dir", metavar="DIR",
         help="keep frozen MiniLM embeddings here between runs (minilm and the distillation "
-        "teacher; default: none kept)",
+        "teacher; default: none kept); for poster and fusion, the image network and poster "
+        "features (default: ~/.cache/moviegenre/posters)",
+    )  # fmt: skip
+    posters = parser.add_argument_group(
+        "posters (poster: --data is a poster index; fusion: --data is the corpus)"
+    )
+    posters.add_argument(
+        "--posters", metavar="INDEX",
+        help="poster index CSV (file, genres, label_source, split, corpus_id): fusion tunes its "
+        "poster weight on the corpus valid movies that have one",
     )  # fmt: skip
     parser.set_defaults(func=run)
 
@@ -130,7 +139,44 @@ def model_options(args: argparse.Namespace) -> dict:
     return {k: v for k, v in options.items() if k in accepted}
 
 
+def run_posters(args: argparse.Namespace) -> int:
+    """poster: fit on a poster index; fusion: join a text bundle and a poster bundle."""
+    from moviegenre.errors import MovieGenreError
+    from moviegenre.training import posters
+
+    options = dict(parse_key_value(item, "--model-option") for item in args.model_option or [])
+    if args.model_type == "poster":
+        known = {"C", "label_sources", "threshold_source", "quantise", "network"}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise MovieGenreError(f"poster model options are {', '.join(sorted(known))}; "
+                                  f"not {', '.join(unknown)}")  # fmt: skip
+        if "label_sources" in options:
+            options["label_sources"] = tuple(options["label_sources"])
+        min_genres = 0 if args.allow_no_genre else 1
+        result = posters.train_poster(
+            args.data, args.out, cache_dir=args.cache_dir, min_genres=min_genres, **options
+        )
+    else:
+        if not args.posters or set(options) != {"text", "poster"}:
+            raise MovieGenreError(
+                "fusion needs --posters INDEX and --model-option text=DIR --model-option poster=DIR"
+            )
+        result = posters.train_fusion(
+            args.data, args.posters, options["text"], options["poster"], args.out,
+            cache_dir=args.cache_dir,
+        )  # fmt: skip
+    summary = {name: {k: v for k, v in m.items() if k != "per_genre"}
+               for name, m in result.metrics.items()}  # fmt: skip
+    print(json.dumps({"bundle": str(result.path), "seconds": round(result.seconds, 1),
+                      "metrics": summary}, indent=2))  # fmt: skip
+    print(f"wrote {result.path} in {result.seconds:.0f} s", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.model_type in ("poster", "fusion"):
+        return run_posters(args)
     from moviegenre.training.train import headline, train
 
     result = train(

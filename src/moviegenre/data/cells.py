@@ -67,6 +67,7 @@ class Layout:
     split: int | None = None
     sources: int | None = None
     series: int | None = None
+    poster: int | None = None
 
 
 def detect_layout(
@@ -75,6 +76,7 @@ def detect_layout(
     text_column: str | None = None,
     genre_column: str | None = None,
     one_hot_values: Sequence[Sequence[str]] = (),
+    poster_column: str | None = None,
 ) -> Layout:
     """Find the text, genre, title and year columns of a table from its header.
 
@@ -103,7 +105,8 @@ def detect_layout(
         genre = find_column(header, GENRE_NAMES)
         if genre is None:
             one_hot = _one_hot_columns(header, text, one_hot_values)
-    taken = {text, genre, *one_hot}
+    poster = named_column(header, poster_column, path, "poster") if poster_column else None
+    taken = {text, genre, poster, *one_hot}
 
     def other(names: Sequence[str]) -> int | None:
         index = find_column(header, names)
@@ -120,6 +123,7 @@ def detect_layout(
         split=other(("split",)),
         sources=other(("sources",)),
         series=other(("series",)),
+        poster=poster,
     )
 
 

@@ -26,7 +26,7 @@ EXPECTED = (
     "expected CSV/TSV, JSON Lines, Parquet, our corpus, IMDb plot.list/genres.list,"
     " the CMU Movie Summary Corpus folder or the Wikipedia Movie Plots CSV"
 )
-OPTIONS = ("text_column", "genre_column", "include_tv")
+OPTIONS = ("text_column", "genre_column", "include_tv", "poster_column")
 
 
 def detect_format(path: str | Path) -> str:
@@ -112,14 +112,20 @@ class RecordStream:
         path, result = self.path, self.result
         text_column = self.options.get("text_column")
         genre_column = self.options.get("genre_column")
-        if self.format == "corpus-jsonl":
+        poster_column = self.options.get("poster_column")
+        if self.format == "corpus-jsonl" and not poster_column:
             yield from iter_corpus(path, result)
-        elif self.format == "jsonl":
-            yield from iter_jsonl(path, result, text_column, genre_column)
+        elif self.format in ("jsonl", "corpus-jsonl"):
+            yield from iter_jsonl(path, result, text_column, genre_column, poster_column)
         elif self.format == "parquet":
-            yield from iter_parquet(path, result, text_column, genre_column)
+            yield from iter_parquet(path, result, text_column, genre_column, poster_column)
         elif self.format == "delimited":
-            yield from iter_delimited(path, result, text_column, genre_column)
+            yield from iter_delimited(
+                path, result, text_column, genre_column, poster_column=poster_column
+            )
+        elif poster_column:
+            raise MovieGenreError(f"{path}: --poster-column works with tables (CSV, TSV, JSON "
+                                  "Lines, Parquet), not this format")  # fmt: skip
         elif self.format == "wikipedia":
             yield from iter_delimited(
                 path,
@@ -166,7 +172,8 @@ def read_data(path: str | Path, **options: object) -> LoadResult:
     """Read movie records from `path`, detecting its format.
 
     Options: text_column / genre_column (tables: which column holds the plot / the genres),
-    include_tv (IMDb lists: keep TV series and episodes). Damaged rows are skipped and counted
+    include_tv (IMDb lists: keep TV series and episodes), poster_column (tables: which column
+    holds a poster image path, kept as the record's `poster`). Damaged rows are skipped and counted
     in `skip_reasons`; records without a plot or genres are kept (see `usable()`).
     """
     stream = RecordStream(path, **options)

@@ -18,6 +18,7 @@ class MovieRecord:
     split: str | None = None  # "train" / "valid" / "test" when the data carries its own split
     sources: tuple[str, ...] = ()
     series: str | None = None  # for TV episodes: the series they belong to (the split key)
+    poster: str | None = None  # the poster image's path as the file gives it (--poster-column)
 
 
 @dataclass

@@ -151,6 +151,7 @@ def iter_delimited(
     genre_column: str | None = None,
     genre_parser: GenreParser = parse_genre_cell,
     source: str | None = None,
+    poster_column: str | None = None,
 ) -> Iterator[MovieRecord]:
     """Stream records from a delimited text file; damaged rows are counted in `result`."""
     with open_text(path) as handle:
@@ -175,6 +176,7 @@ def iter_delimited(
             text_column,
             genre_column,
             [r for r, _ in sample if r is not None and len(r) == len(header)],
+            poster_column,
         )
         converter = _RowConverter(layout, result, genre_parser, source or path.stem, True)
 
@@ -318,6 +320,7 @@ class _RowConverter:
             split=split if split in SPLITS else None,
             sources=sources or (self.source,),
             series=series or None,
+            poster=_as_text(cell(layout.poster)).strip() or None,
         )
 
 
@@ -343,11 +346,12 @@ def iter_objects(
     text_column: str | None = None,
     genre_column: str | None = None,
     sample: Sequence[dict] = (),
+    poster_column: str | None = None,
 ) -> Iterator[MovieRecord]:
     """Records from a stream of JSON-like objects (JSON Lines, Parquet); None marks a bad line."""
     header = [str(h) for h in header]
     sample_rows = [[_as_text(obj.get(h)) for h in header] for obj in sample]
-    layout = detect_layout(header, str(path), text_column, genre_column, sample_rows)
+    layout = detect_layout(header, str(path), text_column, genre_column, sample_rows, poster_column)
     converter = _RowConverter(layout, result, parse_genre_cell, path.stem, False)
     for obj in objects:
         if obj is None:
@@ -365,6 +369,7 @@ def iter_jsonl(
     result: LoadResult,
     text_column: str | None = None,
     genre_column: str | None = None,
+    poster_column: str | None = None,
 ) -> Iterator[MovieRecord]:
     """Stream records from a JSON Lines file whose keys name the columns."""
     with open_text(path) as handle:
@@ -388,8 +393,9 @@ def iter_jsonl(
                 yield obj
 
         yield from iter_objects(
-            objects(), list(first), path, result, text_column, genre_column, [first]
-        )
+            objects(), list(first), path, result, text_column, genre_column, [first],
+            poster_column,
+        )  # fmt: skip
 
 
 def iter_parquet(
@@ -397,6 +403,7 @@ def iter_parquet(
     result: LoadResult,
     text_column: str | None = None,
     genre_column: str | None = None,
+    poster_column: str | None = None,
 ) -> Iterator[MovieRecord]:
     """Stream records from a Parquet file, batch by batch."""
     import pyarrow as pa
@@ -420,8 +427,9 @@ def iter_parquet(
             raise MovieGenreError(f"{path}: damaged Parquet file ({_one_line(exc)})") from exc
 
     yield from iter_objects(
-        objects(), header, path, result, text_column, genre_column, first_rows[:SAMPLE_ROWS]
-    )
+        objects(), header, path, result, text_column, genre_column, first_rows[:SAMPLE_ROWS],
+        poster_column,
+    )  # fmt: skip
 
 
 def wikipedia_genres(value: object) -> tuple[str, ...]:

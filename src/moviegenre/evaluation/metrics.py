@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -244,3 +244,40 @@ def calibration_metrics(
             label: expected_calibration_error(t[:, j], p[:, j]) for j, label in enumerate(labels)
         },
     }
+
+
+def macro_f1_min_support(targets: np.ndarray, decisions: np.ndarray, min_support: int) -> float:
+    """Macro-F1 over the genres with at least `min_support` positive movies ("macro>=10")."""
+    targets, decisions = targets.astype(bool), decisions.astype(bool)
+    keep = targets.sum(axis=0) >= min_support
+    tp = (targets & decisions).sum(axis=0)[keep]
+    fp = (~targets & decisions).sum(axis=0)[keep]
+    fn = (targets & ~decisions).sum(axis=0)[keep]
+    f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+    return float(f1.mean()) if f1.size else 0.0
+
+
+def bootstrap_interval(
+    score: Callable[..., float],
+    *matrices: np.ndarray,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = 0.95,
+    seed: int = BOOTSTRAP_SEED,
+) -> list[float]:
+    """Percentile bootstrap interval of `score(*matrices)`, resampling movies (rows) together.
+
+    For a paired comparison pass a score of the difference, e.g.
+    `lambda t, a, b: micro_f1(t, b) - micro_f1(t, a)`: both answers are judged on the same
+    resampled movies, so the interval is of the gain itself.
+    """
+    n = matrices[0].shape[0]
+    if n == 0:
+        raise ValueError("cannot bootstrap an empty set of movies")
+    rng = np.random.default_rng(seed)
+    scores = []
+    for _ in range(resamples):
+        rows = rng.integers(0, n, n)
+        scores.append(score(*(m[rows] for m in matrices)))
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(scores, [tail, 100 - tail])
+    return [float(low), float(high)]

@@ -31,13 +31,14 @@ class BatchResult:
 
     output: str
     lines: int = 0
-    without_plot: int = 0
+    without_plot: int = 0  # rows with neither a plot nor a poster
+    bad_posters: int = 0  # rows whose poster is missing or unreadable (an error line each)
     skip_reasons: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
 
     @property
     def predicted(self) -> int:
-        return self.lines - self.without_plot
+        return self.lines - self.without_plot - self.bad_posters
 
     @property
     def skipped(self) -> int:
@@ -46,9 +47,14 @@ class BatchResult:
     def summary(self) -> str:
         """One line for stderr, with the same skip reasons `moviegenre data inspect` counts."""
         reasons = ", ".join(f"{n} {reason}" for reason, n in self.skip_reasons.most_common())
+        posters = (
+            f"{self.bad_posters} with a missing or broken poster (an error line each), "
+            if self.bad_posters
+            else ""
+        )
         text = (
             f"wrote {self.lines} lines to {self.output}: {self.predicted} predicted, "
-            f"{self.without_plot} without a plot (an error line each), "
+            f"{self.without_plot} without a plot (an error line each), {posters}"
             f"{self.skipped} damaged rows skipped" + (f" ({reasons})" if reasons else "")
         )
         if self.dropped:
@@ -68,21 +74,58 @@ def chunks(rows: Iterable[MovieRecord], size: int) -> Iterator[list[MovieRecord]
         yield chunk
 
 
-def predict_lines(model: Any, rows: list[MovieRecord]) -> str:
+def predict_lines(model: Any, rows: list[MovieRecord], poster_root: Path | None = None) -> str:
     """JSON Lines text for a chunk of rows, in order, each with the row's id and title; rows
-    without a plot get empty genres and an `error` field."""
-    plots = [row.plot for row in rows if row.plot]
-    predictions = iter(to_predictions(model, plots, model.predict_proba(plots)) if plots else [])
+    without a plot get empty genres and an `error` field.
+
+    poster_root: posters are read (their paths relative to this folder) and used beside the
+    plots; a row with neither, or whose poster is missing or unreadable, gets an error line.
+    """
+    if poster_root is None:
+        plots = [row.plot for row in rows if row.plot]
+        answers = to_predictions(model, plots, model.predict_proba(plots)) if plots else []
+        errors: dict[int, str] = {i: NO_PLOT for i, row in enumerate(rows) if not row.plot}
+    else:
+        answers, errors = _with_posters(model, rows, poster_root)
+    predictions = iter(answers)
     lines = []
-    for row in rows:
+    for number, row in enumerate(rows):
         keys = {"id": row.id, "title": row.title}
-        if row.plot:
-            record = {**keys, **next(predictions).to_dict()}
+        if number in errors:
+            # the same fields as any answer (empty, made from nothing), so every line has one shape
+            empty = Prediction(genres=[], scores={}, inputs=()).to_dict()
+            record = {**keys, **empty, "error": errors[number]}
         else:
-            # the same fields as any answer (empty), so every line has one shape
-            record = {**keys, **Prediction(genres=[], scores={}).to_dict(), "error": NO_PLOT}
+            record = {**keys, **next(predictions).to_dict()}
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     return "".join(lines)
+
+
+def _with_posters(
+    model: Any, rows: list[MovieRecord], poster_root: Path
+) -> tuple[list[Any], dict[int, str]]:
+    """Predictions for the rows that can be answered, and an error for each that cannot."""
+    from moviegenre.images.reader import PosterError, read_poster
+
+    errors: dict[int, str] = {}
+    plots, pictures = [], []
+    for number, row in enumerate(rows):
+        picture = None
+        if row.poster:
+            try:
+                picture = read_poster(poster_root / row.poster)  # an absolute path stays as is
+            except PosterError as exc:
+                errors[number] = f"poster: {exc}"
+                continue
+        if not row.plot and picture is None:
+            errors[number] = NO_PLOT
+            continue
+        plots.append(row.plot or None)
+        pictures.append(picture)
+    if not plots:
+        return [], errors
+    probs, used = model.predict_inputs(plots, pictures)
+    return to_predictions(model, plots, probs, used), errors
 
 
 # --- worker processes: one model per process, loaded by the pool initializer -----------------
@@ -90,8 +133,12 @@ _worker_model: Any = None
 _worker_error: str | None = None
 
 
-def _init_worker(model_path: str | None, runtime: str) -> None:
-    global _worker_model, _worker_error
+_worker_poster_root: Path | None = None
+
+
+def _init_worker(model_path: str | None, runtime: str, poster_root: Path | None = None) -> None:
+    global _worker_model, _worker_error, _worker_poster_root
+    _worker_poster_root = poster_root
     from moviegenre.bundle import load_bundle
 
     try:
@@ -104,7 +151,7 @@ def _init_worker(model_path: str | None, runtime: str) -> None:
 def _work(rows: list[MovieRecord]) -> str:
     if _worker_error is not None:
         raise MovieGenreError(_worker_error)
-    return predict_lines(_worker_model, rows)
+    return predict_lines(_worker_model, rows, _worker_poster_root)
 
 
 def _bounded(items: Iterator[list[Any]], slots: threading.Semaphore) -> Iterator[list[Any]]:
@@ -124,9 +171,10 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 def _counted(
     pieces: Iterator[list[MovieRecord]], result: BatchResult
 ) -> Iterator[list[MovieRecord]]:
-    """The chunks, counting rows without a plot as they are read (each gets an error line)."""
+    """The chunks, counting rows without a plot (nor a poster) as they are read (each gets an
+    error line)."""
     for chunk in pieces:
-        result.without_plot += sum(1 for row in chunk if not row.plot)
+        result.without_plot += sum(1 for row in chunk if not row.plot and not row.poster)
         yield chunk
 
 
@@ -152,6 +200,7 @@ def predict_file(
     model: Any = None,
     runtime: str = "auto",
     text_column: str | None = None,
+    poster_column: str | None = None,
     workers: int = 1,
     batch_size: int = DEFAULT_CHUNK,
     progress: bool = True,
@@ -162,6 +211,10 @@ def predict_file(
     compression and encoding they read, damaged rows skipped and counted as `data inspect`
     counts them. Memory stays flat whatever the file size: rows are read and written chunk by
     chunk. The output appears only when complete; `-` writes stdout.
+
+    poster_column: the column holding each movie's poster file (relative paths are read from
+    the input file's folder); the model must read posters. A missing or broken poster is an
+    error line for its row, not for the run.
     """
     from tqdm import tqdm
 
@@ -169,7 +222,9 @@ def predict_file(
         raise MovieGenreError(f"--workers {workers}: expected 1 or more")
     if batch_size < 1:
         raise MovieGenreError(f"--batch-size {batch_size}: expected 1 or more")
-    source = iter_records(input_path, text_column=text_column)
+    options = {"poster_column": poster_column} if poster_column else {}
+    source = iter_records(input_path, text_column=text_column, **options)
+    poster_root = Path(input_path).resolve().parent if poster_column else None
     if model is None and workers == 1:
         from moviegenre.bundle import load_bundle
 
@@ -177,7 +232,16 @@ def predict_file(
     elif model is None:
         from moviegenre.bundle.bundle import default_model_path, read_manifest
 
-        read_manifest(model_path or default_model_path())  # fail before starting workers
+        # fail before starting workers
+        manifest = read_manifest(model_path or default_model_path())
+    if poster_column:
+        from moviegenre.models import model_class
+
+        reads = model.inputs if model is not None else model_class(manifest["model_type"]).inputs
+        if "poster" not in reads:
+            raise MovieGenreError(
+                "--poster-column needs a model that reads posters; this one reads plots only"
+            )
     result = BatchResult("stdout" if str(output_path) == "-" else str(output_path))
     pool = None
     try:
@@ -186,13 +250,14 @@ def predict_file(
             if workers > 1:
                 pool = _pool_context().Pool(
                     workers, initializer=_init_worker,
-                    initargs=(None if model_path is None else str(model_path), runtime),
+                    initargs=(None if model_path is None else str(model_path), runtime,
+                              poster_root),
                 )  # fmt: skip
                 slots = threading.Semaphore(workers * IN_FLIGHT_PER_WORKER)
                 results = pool.imap(_work, _bounded(pieces, slots))
             else:
                 slots = None
-                results = (predict_lines(model, chunk) for chunk in pieces)
+                results = (predict_lines(model, chunk, poster_root) for chunk in pieces)
             bar = tqdm(unit="rows", desc="predict", disable=not progress, file=sys.stderr,
                        dynamic_ncols=True, mininterval=0.5)  # fmt: skip
             with bar:
@@ -202,6 +267,7 @@ def predict_file(
                     handle.write(text)
                     rows = text.count("\n")  # one line per row; json.dumps escapes newlines
                     result.lines += rows
+                    result.bad_posters += text.count('"error": "poster: ')
                     bar.update(rows)
             if pool is not None:
                 pool.close()

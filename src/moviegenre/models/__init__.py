@@ -17,6 +17,8 @@ MODEL_TYPES: dict[str, str] = {
     "minilm": "moviegenre.models.minilm.frozen:MiniLMGenreModel",
     "minilm-finetuned": "moviegenre.models.minilm.finetuned:MiniLMFineTunedModel",
     "ensemble": "moviegenre.models.ensemble:EnsembleGenreModel",
+    "poster": "moviegenre.models.poster:PosterGenreModel",
+    "fusion": "moviegenre.models.fusion:FusionGenreModel",
 }
 
 

@@ -26,10 +26,13 @@ class Predictor(ABC):
     labels: the genres, in the column order of `predict_proba`. thresholds: one per genre.
     min_genres: rows with fewer positive genres get their most probable ones (0: may answer none).
     max_words: how many words of a plot the model reads (None: all). metadata: the bundle's
-    manifest once loaded (metrics, fingerprint, path...).
+    manifest once loaded (metrics, fingerprint, path...). inputs: what it reads, "plot" and/or
+    "poster" (`predict_inputs` takes rows with either or both).
     Subclasses implement `predict_raw` (the model's own scores); `predict_proba` applies the
     calibrator the bundle carries, and every answer's warnings come from `input_checker`.
     """
+
+    inputs: ClassVar[tuple[str, ...]] = ("plot",)
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels: list[str] = list(labels)
@@ -55,10 +58,36 @@ class Predictor(ABC):
         """0/1 decisions, shape (len(plots), len(labels)), using per-genre thresholds."""
         return decide(self.predict_proba(plots), self.thresholds, self.min_genres)
 
+    def predict_inputs(
+        self, plots: Sequence[str | None], posters: Sequence[Any] | None = None
+    ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+        """Probabilities for rows that may carry a plot, a poster or both, and what each row used.
+
+        A text model reads plots only: a row without a plot, or with a poster, is an error (a
+        poster would silently go unread). Models that read posters override this.
+        """
+        from moviegenre.errors import MovieGenreError
+
+        if any(plot is None for plot in plots) or any(p is not None for p in posters or ()):
+            raise MovieGenreError(
+                f"this model ({self.kind}) reads plots only; it cannot use a poster"
+            )
+        return self.predict_proba(list(plots)), [("plot",)] * len(plots)
+
+    def thresholds_for(self, inputs: Sequence[str]) -> np.ndarray:
+        """The per-genre thresholds for an answer made from `inputs` (one set unless fused)."""
+        return self.thresholds
+
     @property
     def max_words(self) -> int | None:
         """How many words of a plot the model reads; longer plots are cut (None: no limit)."""
         return None
+
+    @property
+    def answer_calibrator(self) -> Calibrator | None:
+        """The calibration its plot answers carry: its own calibrator, unless it passes on a
+        member's calibrated probabilities (the fusion)."""
+        return self.calibrator
 
     @property
     def kind(self) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Predictor
+from moviegenre.runtime import make_session
 
 # Plots are grouped by length before batching so a batch pads to similar lengths; 64 keeps the
 # per-call overhead small without making the padded matrices large.
@@ -22,34 +22,6 @@ _ORT_DTYPES = {
     "tensor(float)": np.float32,
     "tensor(double)": np.float64,
 }
-
-
-def thread_count() -> int:
-    """Intra-op threads for ONNX Runtime: $MOVIEGENRE_THREADS, default 1 (scale with processes)."""
-    raw = os.environ.get("MOVIEGENRE_THREADS", "1").strip() or "1"
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise MovieGenreError(f"MOVIEGENRE_THREADS={raw!r}: expected a whole number") from exc
-    if value < 0:
-        raise MovieGenreError(f"MOVIEGENRE_THREADS={raw!r}: expected 0 (all cores) or more")
-    return value
-
-
-def make_session(path: Path) -> Any:
-    """An ONNX Runtime CPU session with pinned threads and every graph optimisation."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = thread_count()
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # warnings about unused initialisers are noise for users
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own exception types for broken graphs
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise MovieGenreError(f"{path}: not a loadable ONNX model ({message})") from exc
 
 
 class _VocabEncoder:

@@ -8,26 +8,37 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
-from moviegenre.serving.service import MAX_BATCH, ModelService, current_service
+from moviegenre.errors import MovieGenreError
+from moviegenre.images.reader import MAX_POSTER_BYTES
+from moviegenre.serving.bodies import (
+    body_slot,
+    decode_base64_poster,
+    no_poster_too_large,
+    picture,
+)
+from moviegenre.serving.service import MAX_BATCH, MAX_BODY_BYTES, ModelService, current_service
 
 api = Blueprint("api", __name__)
 
 # Exactly the OpenAPI `pattern` for a plot: at least one non-whitespace character.
 NON_BLANK = re.compile(r"\S")
-SINGLE_FIELDS = {"plot", "explain"}
+SINGLE_FIELDS = {"plot", "poster", "explain"}
 BATCH_FIELDS = {"plots"}
-EXAMPLE = '{"plot": "A retired hitman seeks revenge.", "explain": false}'
+EXAMPLE = '{"plot": "A retired hitman seeks revenge.", "poster": "<base64, optional>"}'
+MULTIPART = "multipart/form-data"
 
 
 @dataclass(frozen=True)
 class PredictRequest:
-    """A checked predict request: the plots, whether it was a single plot, and explain."""
+    """A checked predict request: the plots, whether it was a single movie, explain, and the
+    poster's bytes (single movies only; its plot may then be None)."""
 
-    plots: list[str]
+    plots: list[str | None]
     single: bool
     explain: bool
+    poster: bytes | None = None
 
 
 def _bad(message: str) -> BadRequest:
@@ -77,34 +88,91 @@ def parse_predict_body(raw: bytes) -> PredictRequest:
     unknown = sorted(set(body) - SINGLE_FIELDS)
     if unknown:
         raise _bad(f"unknown field(s) {', '.join(map(repr, unknown))}")
-    if "plot" not in body:
-        raise _bad('the field "plot" is missing')
-    plot = _check_plot(body["plot"], '"plot"')
-    explain = body.get("explain", False)
+    poster = decode_base64_poster(body["poster"]) if "poster" in body else None
+    return _single(body.get("plot"), "plot" in body, poster, body.get("explain", False))
+
+
+def _single(plot: Any, has_plot: bool, poster: bytes | None, explain: Any) -> PredictRequest:
+    if not has_plot and poster is None:
+        raise _bad('the field "plot" is missing (send a "plot", a "poster", or both)')
+    checked = _check_plot(plot, '"plot"') if has_plot else None
     if not isinstance(explain, bool):
         raise _bad('"explain" must be true or false')
-    return PredictRequest(plots=[plot], single=True, explain=explain)
+    if explain and checked is None:
+        raise _bad('"explain" highlights words of the plot; send a "plot" with it')
+    return PredictRequest(plots=[checked], single=True, explain=explain, poster=poster)
+
+
+def parse_predict_form() -> PredictRequest:
+    """A multipart/form-data predict request: fields `plot` (text) and `poster` (a file)."""
+    unknown = sorted(set(request.form) - {"plot"} | set(request.files) - {"poster"})
+    if unknown:
+        raise _bad(f"unknown form field(s) {', '.join(map(repr, unknown))}")
+    poster = None
+    upload = request.files.get("poster")
+    if upload is not None and upload.filename != "":
+        poster = upload.stream.read(MAX_POSTER_BYTES + 1)
+        if len(poster) > MAX_POSTER_BYTES:
+            raise RequestEntityTooLarge(
+                description=f"poster: over {MAX_POSTER_BYTES // (1024 * 1024)} MB"
+            )
+        if not poster:
+            raise _bad('the "poster" file is empty')
+    if "plot" in request.form and request.form.get("plot", "").strip() == "" and poster:
+        plot, has_plot = None, False  # an empty plot box beside a poster: the poster alone
+    else:
+        plot, has_plot = request.form.get("plot"), "plot" in request.form
+    return _single(plot, has_plot, poster, False)
 
 
 def service() -> ModelService:
     return current_service()
 
 
+def read_predict_request() -> PredictRequest:
+    """The checked request, JSON or multipart, read within the body limits (serving/bodies.py)."""
+    mimetype = request.mimetype
+    is_json = mimetype == "application/json" or mimetype.endswith("+json")
+    if not is_json and mimetype != MULTIPART:
+        raise UnsupportedMediaType(
+            description="send the body as JSON with the header Content-Type: application/json, "
+            "or as multipart/form-data with fields plot and poster"
+        )
+    with body_slot():
+        if is_json:
+            raw = request.get_data(cache=False)
+            size = len(raw)
+            try:
+                parsed = parse_predict_body(raw)
+            except BadRequest:
+                if size > MAX_BODY_BYTES:  # no usable poster in it: the 1 MB limit holds
+                    raise no_poster_too_large() from None
+                raise
+        else:
+            parsed = parse_predict_form()
+            size = request.content_length or 0
+    if parsed.poster is None and size > MAX_BODY_BYTES:
+        raise no_poster_too_large()
+    return parsed
+
+
 @api.route("/api/v1/predict", methods=["POST"], provide_automatic_options=False)
 def predict() -> Response:
-    mimetype = request.mimetype
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise UnsupportedMediaType(
-            description="send the body as JSON with the header Content-Type: application/json"
-        )
-    parsed = parse_predict_body(request.get_data(cache=False))
+    parsed = read_predict_request()
     svc = service()
-    results = svc.predict(parsed.plots)
+    if parsed.poster is not None:
+        try:
+            results = svc.predict(parsed.plots, [picture(parsed.poster)])
+        except MovieGenreError as exc:  # e.g. a poster alone sent to a plot-only model
+            raise BadRequest(description=str(exc)) from None
+    else:
+        results = svc.predict(parsed.plots)
     if not parsed.single:
         return jsonify({"results": results, "thresholds": svc.thresholds, "model": svc.summary})
-    body = {**results[0], "thresholds": svc.thresholds, "model": svc.summary}
+    thresholds = svc.thresholds_for(results[0]["inputs"])
+    body = {**results[0], "thresholds": thresholds, "model": svc.summary}
     body = {k: body[k] for k in ("genres", "scores", "thresholds", "model", "truncated",
-                                 "warnings")}  # fmt: skip
+                                 "warnings", "inputs")}  # fmt: skip
     if parsed.explain:
         body["explanation"], body["explanation_info"] = svc.explain(parsed.plots[0])
     return jsonify(body)
@@ -119,7 +187,8 @@ def model_info() -> Response:
 def openapi_document() -> Response:
     from moviegenre.serving.openapi import openapi_spec
 
-    return jsonify(openapi_spec(service().model.labels))
+    model = service().model
+    return jsonify(openapi_spec(model.labels, reads_posters="poster" in model.inputs))
 
 
 @api.route("/healthz", methods=["GET"], provide_automatic_options=False)

@@ -9,7 +9,12 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from moviegenre.models.base import Predictor
-from moviegenre.serving.service import MAX_BODY_BYTES, ModelService, install
+from moviegenre.serving.service import (
+    MAX_BODY_BYTES,
+    MAX_POSTER_REQUEST_BYTES,
+    ModelService,
+    install,
+)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -35,7 +40,9 @@ ERROR_CODES = {
 }
 ERROR_HINTS = {
     404: "no such endpoint; see /api/v1/openapi.json for the API",
-    413: f"the request body is over {MAX_BODY_BYTES // 1024} KiB; send fewer or shorter plots",
+    413: f"the request body is over {MAX_BODY_BYTES // 1024} KiB without a poster or "
+    f"{MAX_POSTER_REQUEST_BYTES // (1024 * 1024)} MB with one; send fewer or shorter plots, "
+    "or a smaller poster",
     500: "the server failed to answer this request",
 }
 
@@ -69,7 +76,10 @@ def create_app(model: Predictor | None = None, model_path: str | Path | None = N
 
         model = load_model(model_path)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # Requests with a poster may reach 14 MB (the server refuses more before reading); the 1 MB
+    # limit for the rest is checked per request (serving/bodies.py). Form fields other than files
+    # stay under 1 MB in memory; the server spools large bodies to a temporary file.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_POSTER_REQUEST_BYTES
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # keep scores in the model's label order
     install(app, ModelService(model))
@@ -97,8 +107,8 @@ def create_app(model: Predictor | None = None, model_path: str | Path | None = N
         }
         if status == 405:
             message = f"method {request.method} is not allowed here; use {headers.get('Allow', '')}"
-        elif status == 400 and exc.description:
-            message = str(exc.description)
+        elif status in (400, 413) and exc.description and exc.description != type(exc).description:
+            message = str(exc.description)  # our own message, saying what to send instead
         else:
             message = ERROR_HINTS.get(status, exc.description or exc.name)
         if _wants_json():

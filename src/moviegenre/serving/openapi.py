@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from moviegenre.serving.service import MAX_BATCH, MAX_BODY_BYTES
+from moviegenre.images.reader import MAX_POSTER_BYTES, MAX_POSTER_PIXELS
+from moviegenre.serving.bodies import MAX_BASE64_CHARS
+from moviegenre.serving.service import (
+    LARGE_BODY_WAIT_S,
+    MAX_BATCH,
+    MAX_BODY_BYTES,
+    MAX_LARGE_BODIES,
+    MAX_POSTER_REQUEST_BYTES,
+)
 from moviegenre.text.checks import WARNING_CODES
 from moviegenre.version import __version__
 
@@ -37,13 +45,35 @@ def _common_errors() -> dict[str, Any]:
     }
 
 
-def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
-    """Build the document; the labels make the score objects' keys explicit."""
+def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str, Any]:
+    """Build the document; the labels make the score objects' keys explicit.
+
+    reads_posters: the served model reads posters; only then are poster fields described (a
+    plot-only model answers a poster alone with a 400, so for it they are not valid input).
+    """
     plot = {
         "type": "string",
         "pattern": r"\S",
         "description": "A plot summary; any text with at least one non-whitespace character. "
         "Text past the model's word limit is ignored (the response says truncated).",
+    }
+    poster_rules = (
+        f"JPEG, PNG or WebP, at most {MAX_POSTER_BYTES} bytes and "
+        f"{MAX_POSTER_PIXELS} pixels; EXIF orientation is applied, greyscale, CMYK, palette and "
+        "transparent images are read as RGB (transparency over white)."
+    )
+    poster = {
+        "type": "string",
+        "maxLength": MAX_BASE64_CHARS + 100,
+        "description": "The movie's poster, base64-encoded; a data URL prefix such as "
+        f"'data:image/jpeg;base64,' is allowed. {poster_rules} Only models that read posters "
+        "use it (the answer's inputs say what was used).",
+    }
+    inputs = {
+        "type": "array",
+        "items": {"type": "string", "enum": ["plot", "poster"]},
+        "minItems": 1,
+        "description": "What the answer was made from: the plot, the poster, or both.",
     }
     probability = {"type": "number", "minimum": 0, "maximum": 1}
     genre = {"type": "string", "enum": list(labels)}
@@ -56,15 +86,37 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
     schemas: dict[str, Any] = {
         "SinglePredictRequest": {
             "type": "object",
+            "description": "One movie: a plot, a poster, or both.",
             "properties": {
                 "plot": plot,
+                **({"poster": poster} if reads_posters else {}),
                 "explain": {
                     "type": "boolean",
                     "default": False,
-                    "description": "Also return per-genre word weights (slower).",
+                    "description": "Also return per-genre word weights of the plot (slower; "
+                    "needs a plot).",
                 },
             },
-            "required": ["plot"],
+            **(
+                {"anyOf": [{"required": ["plot"]}, {"required": ["poster"]}]}
+                if reads_posters
+                else {"required": ["plot"]}
+            ),
+            "additionalProperties": False,
+        },
+        "FormPredictRequest": {
+            "type": "object",
+            "description": "One movie as an HTML form sends it: fields plot and poster (a file)."
+            + (" An empty plot beside a poster means the poster alone." if reads_posters else ""),
+            "properties": {
+                "plot": plot,
+                **(
+                    {"poster": {"type": "string", "format": "binary", "description": poster_rules}}
+                    if reads_posters
+                    else {}
+                ),
+            },
+            **({} if reads_posters else {"required": ["plot"]}),
             "additionalProperties": False,
         },
         "BatchPredictRequest": {
@@ -110,8 +162,9 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
                 "scores": {"$ref": REF + "Scores"},
                 "truncated": {"type": "boolean"},
                 "warnings": {"$ref": REF + "Warnings"},
+                "inputs": inputs,
             },
-            "required": ["genres", "scores", "truncated", "warnings"],
+            "required": ["genres", "scores", "truncated", "warnings", "inputs"],
         },
         "Explanation": {
             "type": "object",
@@ -135,6 +188,7 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
                 "model": {"$ref": REF + "ModelSummary"},
                 "truncated": {"type": "boolean"},
                 "warnings": {"$ref": REF + "Warnings"},
+                "inputs": inputs,
                 "explanation": {"$ref": REF + "Explanation"},
                 "explanation_info": {
                     "type": "object",
@@ -143,7 +197,15 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
                     "explained).",
                 },
             },
-            "required": ["genres", "scores", "thresholds", "model", "truncated", "warnings"],
+            "required": [
+                "genres",
+                "scores",
+                "thresholds",
+                "model",
+                "truncated",
+                "warnings",
+                "inputs",
+            ],
         },
         "BatchPredictResponse": {
             "type": "object",
@@ -161,6 +223,11 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
                 "version": {"type": "string"},
                 "fingerprint": {},
                 "labels": {"type": "array", "items": {"type": "string"}},
+                "inputs": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": ["plot", "poster"]},
+                    "description": "What the model reads.",
+                },
                 "thresholds": {"$ref": REF + "Thresholds"},
                 "min_genres": {"type": "integer", "minimum": 0},
                 "max_words": {"type": "integer", "nullable": True},
@@ -219,7 +286,11 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
         "summary": "Predict the genres of one plot or of a batch of plots.",
         "requestBody": {
             "required": True,
-            "description": f"At most {MAX_BODY_BYTES} bytes; UTF-8 JSON.",
+            "description": f"UTF-8 JSON or multipart/form-data. At most {MAX_BODY_BYTES} bytes "
+            f"without a poster, {MAX_POSTER_REQUEST_BYTES} bytes with one (the decoded poster "
+            f"at most {MAX_POSTER_BYTES} bytes). At most {MAX_LARGE_BODIES} bodies over "
+            f"{MAX_BODY_BYTES} bytes are read at once per server process; others wait up to "
+            f"{LARGE_BODY_WAIT_S:g} s, then get a 503.",
             "content": {
                 "application/json": {
                     "schema": {
@@ -228,7 +299,8 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
                             {"$ref": REF + "BatchPredictRequest"},
                         ]
                     }
-                }
+                },
+                "multipart/form-data": {"schema": {"$ref": REF + "FormPredictRequest"}},
             },
         },
         "responses": {
@@ -247,10 +319,21 @@ def openapi_spec(labels: Sequence[str]) -> dict[str, Any]:
             },
             "400": _error(
                 "Invalid body: not UTF-8, not JSON, a missing, unknown or wrongly typed field, "
-                f"a blank plot, or not 1 to {MAX_BATCH} plots."
+                f"a blank plot, not 1 to {MAX_BATCH} plots, neither a plot nor a poster, "
+                "explain without a plot, a poster that is not base64, not a JPEG, PNG or WebP "
+                "image, or truncated or corrupt, or a poster alone sent to a model that reads "
+                "plots only."
             ),
-            "413": _error(f"Body over {MAX_BODY_BYTES} bytes."),
-            "415": _error("Content-Type is not application/json."),
+            "413": _error(
+                f"Body over {MAX_BODY_BYTES} bytes without a poster or "
+                f"{MAX_POSTER_REQUEST_BYTES} bytes with one; a poster over "
+                f"{MAX_POSTER_BYTES // (1024 * 1024)} MB ({MAX_POSTER_BYTES} bytes) decoded, "
+                f"or over {MAX_POSTER_PIXELS // 1_000_000} megapixels."
+            ),
+            "415": _error("Content-Type is neither application/json nor multipart/form-data."),
+            "503": _error(
+                f"{MAX_LARGE_BODIES} large bodies are already being read; retry shortly."
+            ),
             **_common_errors(),
         },
     }

@@ -18,6 +18,16 @@ from moviegenre.models.base import Predictor
 # them (serving/server.py reads it from the app's config).
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 256
+# A request carrying a poster may be larger: the poster itself is at most 10 MB decoded
+# (images/reader.py: MAX_POSTER_BYTES), which base64 in JSON turns into 13.4 MB. This is what the
+# app sets as MAX_CONTENT_LENGTH; requests without a poster are held to MAX_BODY_BYTES by the
+# blueprints (serving/bodies.py).
+MAX_POSTER_REQUEST_BYTES = 14 * 1024 * 1024
+# Bodies over MAX_BODY_BYTES are read by at most this many requests at once (per process); others
+# wait up to LARGE_BODY_WAIT_S, then get a 503: many clients sending large posters together
+# cannot take more than this many times 14 MB (plus the decoded images) of memory.
+MAX_LARGE_BODIES = 4
+LARGE_BODY_WAIT_S = 10.0
 
 
 def _finite(value: Any) -> Any:
@@ -36,8 +46,8 @@ def calibration_info(model: Predictor) -> dict[str, Any]:
     test = ((model.metadata or {}).get("metrics") or {}).get("test") or {}
     ece = test.get("ece")
     return {
-        "method": model.calibrator.method if model.calibrator is not None else "none",
-        "fitted_on": "valid" if model.calibrator is not None else None,
+        "method": model.answer_calibrator.method if model.answer_calibrator is not None else "none",
+        "fitted_on": "valid" if model.answer_calibrator is not None else None,
         "test_ece": round(float(ece), 4) if isinstance(ece, int | float) else None,
     }
 
@@ -62,6 +72,7 @@ class ModelService:
             "version": self.summary["version"],
             "fingerprint": self.summary["fingerprint"],
             "labels": list(model.labels),
+            "inputs": list(model.inputs),
             "thresholds": self.thresholds,
             "min_genres": int(model.min_genres),
             "max_words": model.max_words,
@@ -70,12 +81,29 @@ class ModelService:
             "created": meta.get("created"),
         }
 
-    def predict(self, plots: list[str]) -> list[dict[str, Any]]:
-        """Genres, scores and truncation per plot, in input order."""
+    def predict(
+        self, plots: list[str | None], posters: list[Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Genres, scores, truncation and inputs used per movie, in input order.
+
+        posters: decoded pictures (or None) beside the plots (a plot may be None beside one).
+        """
         from moviegenre.prediction import to_predictions
 
-        probs = self.model.predict_proba(plots)
-        return [p.to_dict() for p in to_predictions(self.model, plots, probs)]
+        if posters is None:
+            probs = self.model.predict_proba(plots)
+            return [p.to_dict() for p in to_predictions(self.model, plots, probs)]
+        probs, used = self.model.predict_inputs(plots, posters)
+        return [p.to_dict() for p in to_predictions(self.model, plots, probs, used)]
+
+    def thresholds_for(self, inputs: list[str]) -> dict[str, float]:
+        """The thresholds an answer made from `inputs` was decided with."""
+        if list(inputs) == ["plot"]:
+            return self.thresholds
+        values = self.model.thresholds_for(tuple(inputs))
+        return {
+            label: round(float(t), 4) for label, t in zip(self.model.labels, values, strict=True)
+        }
 
     def explain(self, plot: str) -> tuple[dict[str, list[list[Any]]], dict[str, Any]]:
         """Per-genre word weights for one plot, and how they were made (method, words covered).

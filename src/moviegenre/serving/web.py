@@ -6,7 +6,9 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from moviegenre.serving.service import ModelService, current_service
+from moviegenre.images.reader import MAX_POSTER_BYTES, PosterError, read_poster
+from moviegenre.serving.bodies import body_slot, no_poster_too_large
+from moviegenre.serving.service import MAX_BODY_BYTES, ModelService, current_service
 
 # Templates and static files live beside app.py, where the Flask app itself finds them.
 web = Blueprint("web", __name__)
@@ -70,6 +72,7 @@ def highlight(plot: str, pairs: list[list[Any]]) -> list[tuple[str, str | None]]
 
 def _rows(svc: ModelService, result: dict[str, Any]) -> list[dict[str, Any]]:
     scores = result["scores"]
+    thresholds = svc.thresholds_for(result["inputs"])
     order = sorted(scores, key=lambda g: -scores[g])
     chosen = set(result["genres"])
     return [
@@ -77,8 +80,8 @@ def _rows(svc: ModelService, result: dict[str, Any]) -> list[dict[str, Any]]:
             "genre": g,
             "score": scores[g],
             "pct": percent(scores[g]),
-            "threshold": svc.thresholds[g],
-            "tpct": percent(svc.thresholds[g]),
+            "threshold": thresholds[g],
+            "tpct": percent(thresholds[g]),
             "chosen": g in chosen,
         }
         for g in order
@@ -90,20 +93,42 @@ def index() -> str:
     svc = current_service()
     plot, error, result, rows, explanation = "", None, None, [], None
     explain, explain_info = False, {}
+    poster = None
     if request.method == "POST":
-        plot = request.form.get("plot", "")
-        explain = request.form.get("explain") == "on"
+        with body_slot():
+            plot = request.form.get("plot", "")
+            explain = request.form.get("explain") == "on"
+            upload = request.files.get("poster")
+            if upload is not None and upload.filename:
+                poster = upload.stream.read(MAX_POSTER_BYTES + 1)
+        if poster is None and (request.content_length or 0) > MAX_BODY_BYTES:
+            raise no_poster_too_large()
     elif request.args.get("example", "").isdigit():
         index = int(request.args["example"])
         if 0 <= index < len(EXAMPLES):
             plot = EXAMPLES[index][1]
+    reads_posters = "poster" in svc.model.inputs
     if request.method == "POST" or plot:
-        if not plot.strip():
-            error = "Type or paste a plot summary first."
-        else:
-            result = svc.predict([plot])[0]
+        picture = None
+        if poster is not None and reads_posters:
+            try:
+                picture = read_poster(poster)
+            except PosterError as exc:
+                error = f"The poster cannot be used: {exc}"
+        if error is None and not plot.strip() and picture is None:
+            error = (
+                "Type a plot summary or choose a poster first."
+                if reads_posters
+                else "Type or paste a plot summary first."
+            )
+        if error is None:
+            has_plot = bool(plot.strip())
+            if picture is not None:
+                result = svc.predict([plot if has_plot else None], [picture])[0]
+            else:
+                result = svc.predict([plot])[0]
             rows = _rows(svc, result)
-            if explain:
+            if explain and has_plot:
                 try:
                     pairs, explain_info = svc.explain(plot)
                 except ImportError:
@@ -126,6 +151,7 @@ def index() -> str:
         explain_info=explain_info,
         model=svc.summary,
         labels=svc.model.labels,
-        calibrated=svc.model.calibrator is not None,
+        calibrated=svc.model.answer_calibrator is not None,
+        reads_posters=reads_posters,
     )
     return page, status

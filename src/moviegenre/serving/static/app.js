@@ -11,6 +11,11 @@
   const plotBox = $("plot");
   const explainBox = $("explain");
   const submit = $("predict-button");
+  const posterBox = $("poster"); // absent when the model reads plots only
+  const preview = $("poster-preview");
+  const clearPoster = $("poster-clear");
+  const MAX_POSTER_BYTES = 10 * 1024 * 1024;
+  let posterData = null; // the chosen poster as a data: URL (what the API and the preview take)
   let lastExplanation = null;
   let lastPlot = "";
 
@@ -95,10 +100,32 @@
     if (select.options.length) renderHighlight(select.value);
   }
 
+  function showPoster(file) {
+    posterData = null;
+    preview.hidden = true;
+    preview.removeAttribute("src");
+    clearPoster.hidden = !file;
+    if (!file) return;
+    if (file.size > MAX_POSTER_BYTES) {
+      showError("The poster is over 10 MB; choose a smaller image.");
+      return;
+    }
+    const reader = new FileReader();
+    reader.onload = () => {
+      posterData = String(reader.result);
+      preview.src = posterData; // a data: URL, which the page's CSP allows for images
+      preview.hidden = false;
+    };
+    reader.onerror = () => showError("Could not read that file.");
+    reader.readAsDataURL(file);
+  }
+
   function render(data, plot) {
     const chips = $("genres");
     chips.replaceChildren(...data.genres.map((g) => el("li", "chip", g)));
     $("none").hidden = data.genres.length > 0;
+    $("inputs-used").textContent = (data.inputs || ["plot"]).join(" + ");
+    $("inputs").hidden = false;
     $("truncated").hidden = !data.truncated;
     const warnings = data.warnings || [];
     $("warnings").replaceChildren(...warnings.map((w) => {
@@ -114,18 +141,25 @@
 
   async function predict() {
     const plot = plotBox.value;
+    const hasPlot = /\S/.test(plot);
     $("error").hidden = true;
-    if (!/\S/.test(plot)) {
-      showError("Type or paste a plot summary first.");
+    if (!hasPlot && !posterData) {
+      showError(posterBox ? "Type a plot summary or choose a poster first." : "Type or paste a plot summary first.");
       return;
     }
+    const body = {};
+    if (hasPlot) {
+      body.plot = plot;
+      body.explain = explainBox.checked;
+    }
+    if (posterData) body.poster = posterData;
     submit.disabled = true;
     $("busy").hidden = false;
     try {
       const response = await fetch("/api/v1/predict", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ plot: plot, explain: explainBox.checked }),
+        body: JSON.stringify(body),
       });
       let data = null;
       try {
@@ -151,6 +185,14 @@
     predict();
   });
   $("explain-genre").addEventListener("change", (event) => renderHighlight(event.target.value));
+  if (posterBox) {
+    posterBox.addEventListener("change", () => showPoster(posterBox.files[0] || null));
+    clearPoster.addEventListener("click", () => {
+      posterBox.value = "";
+      showPoster(null);
+    });
+    if (posterBox.files && posterBox.files[0]) showPoster(posterBox.files[0]); // back button
+  }
   for (const link of document.querySelectorAll("a.example")) {
     link.addEventListener("click", (event) => {
       event.preventDefault();

@@ -1,0 +1,202 @@
+"""The `fusion` model type: a text model and a poster model, their probabilities averaged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moviegenre.calibration import Calibrator
+from moviegenre.errors import MovieGenreError
+from moviegenre.models.base import Composite, GenreModel, Predictor
+from moviegenre.thresholds import THRESHOLD_DIGITS
+
+# Keys of the per-input threshold sets: what an answer was made from.
+PLOT, POSTER, BOTH = "plot", "poster", "plot+poster"
+
+
+def inputs_key(inputs: Sequence[str]) -> str:
+    """ "plot", "poster" or "plot+poster" for the inputs an answer used."""
+    used = set(inputs)
+    if used == {"plot", "poster"}:
+        return BOTH
+    if used in ({"plot"}, {"poster"}):
+        return next(iter(used))
+    raise MovieGenreError(f"unknown inputs {sorted(used)}; expected plot and/or poster")
+
+
+class FusionGenreModel(GenreModel, Composite):
+    """Late fusion: (1 - w) x text probabilities + w x poster probabilities, per genre.
+
+    A row with only a plot is answered by the text model alone, with its own thresholds (so
+    plot-only answers are exactly the text model's); a row with only a poster by the poster
+    model with its thresholds; a row with both by the weighted mean, with thresholds of its own.
+    Built by `training/posters.py:train_fusion` from two existing bundles. The bundle stores the
+    members as bundles of their own (`Composite`): members/0 the text model, members/1 the poster
+    model.
+    """
+
+    model_type = "fusion"
+    inputs = ("plot", "poster")
+    # the members are stored as bundles of their own, not as a hyper-parameter
+    run_settings = frozenset({"members"})
+
+    def __init__(self, labels: Sequence[str], members: Sequence[Predictor] = ()) -> None:
+        super().__init__(labels)
+        self.members: list[Predictor] = []
+        self._columns: dict[str, np.ndarray] = {}
+        self.poster_weight = 0.0  # learned by train_fusion
+        self.threshold_sets: dict[str, np.ndarray] = {}
+        self.search: list[dict[str, Any]] = []  # the weight search, kept for the model card
+        for number, member in enumerate(members):
+            self.attach(member, f"fusion member {number}")
+
+    def attach(self, member: Predictor, where: str) -> None:
+        """The text model first, then the poster model."""
+        name = "text" if not self.members else "poster"
+        wanted = ("plot",) if name == "text" else ("poster",)
+        if len(self.members) >= 2 or member.inputs != wanted:
+            raise MovieGenreError(f"{where}: a fusion holds a text model, then a poster model")
+        index = {label: i for i, label in enumerate(member.labels)}
+        missing = [label for label in self.labels if label not in index]
+        if missing:
+            raise MovieGenreError(
+                f"{where}: the {name} model does not predict {', '.join(missing)}"
+            )
+        self.members.append(member)
+        self._columns[name] = np.asarray([index[label] for label in self.labels], dtype=np.int64)
+        if name == "text":  # the plot's warnings are the text model's (its training words)
+            self.input_checker = member.input_checker
+
+    @property
+    def text(self) -> Predictor | None:
+        return self.members[0] if self.members else None
+
+    @property
+    def poster(self) -> Predictor | None:
+        return self.members[1] if len(self.members) > 1 else None
+
+    def _members(self) -> tuple[Predictor, Predictor]:
+        if self.text is None or self.poster is None:
+            raise MovieGenreError("this fusion model has no text or no poster model")
+        return self.text, self.poster
+
+    # ----- GenreModel ----------------------------------------------------------------------------
+    def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> GenreModel:
+        raise MovieGenreError(
+            "a fusion model is built from a text bundle and a poster bundle: moviegenre train "
+            "--model-type fusion --data CORPUS --posters POSTER_INDEX --model-option text=DIR "
+            "--model-option poster=DIR"
+        )
+
+    def text_proba(self, plots: Sequence[str]) -> np.ndarray:
+        text, _ = self._members()
+        return text.predict_proba(list(plots))[:, self._columns["text"]]
+
+    def poster_proba(self, posters: Sequence[Any]) -> np.ndarray:
+        _, poster = self._members()
+        return poster.predict_proba([None] * len(posters), posters)[:, self._columns["poster"]]
+
+    def poster_proba_from_features(self, features: np.ndarray) -> np.ndarray:
+        """Poster probabilities, in this model's label order, from image network features."""
+        _, poster = self._members()
+        return poster.proba_from_features(features)[:, self._columns["poster"]]
+
+    def poster_proba_thresholds(self) -> np.ndarray:
+        """The poster model's own thresholds, in this model's label order."""
+        _, poster = self._members()
+        return poster.thresholds[self._columns["poster"]]
+
+    def fuse(self, text_probs: np.ndarray, poster_probs: np.ndarray) -> np.ndarray:
+        w = self.poster_weight
+        return ((1.0 - w) * text_probs + w * poster_probs).astype(np.float32)
+
+    def predict_inputs(
+        self, plots: Sequence[str | None], posters: Sequence[Any] | None = None
+    ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+        plots = list(plots)
+        posters = list(posters) if posters is not None else [None] * len(plots)
+        if len(posters) != len(plots):
+            raise MovieGenreError(f"got {len(plots)} plots but {len(posters)} posters")
+        has_plot = [p is not None for p in plots]
+        has_poster = [p is not None for p in posters]
+        if not all(a or b for a, b in zip(has_plot, has_poster, strict=True)):
+            raise MovieGenreError("every movie needs a plot, a poster, or both")
+        out = np.zeros((len(plots), len(self.labels)), dtype=np.float32)
+        text_rows = [i for i, ok in enumerate(has_plot) if ok]
+        poster_rows = [i for i, ok in enumerate(has_poster) if ok]
+        if text_rows:  # the poster network is only touched when a poster comes
+            out[text_rows] = self.text_proba([plots[i] for i in text_rows])
+        if poster_rows:
+            from_posters = self.poster_proba([posters[i] for i in poster_rows])
+            both = np.asarray([has_plot[i] for i in poster_rows], dtype=bool)
+            rows = np.asarray(poster_rows)
+            out[rows[both]] = self.fuse(out[rows[both]], from_posters[both])
+            out[rows[~both]] = from_posters[~both]
+        inputs = [
+            ("plot", "poster") if a and b else ("plot",) if a else ("poster",)
+            for a, b in zip(has_plot, has_poster, strict=True)
+        ]
+        return out, inputs
+
+    def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
+        """Plots alone: the text model's probabilities (calibrated by the text model itself)."""
+        return self.text_proba(plots)
+
+    def predict_proba(
+        self, plots: Sequence[str | None], posters: Sequence[Any] | None = None
+    ) -> np.ndarray:
+        """Probabilities for plots, with posters (arrays, bytes or file paths) where given.
+
+        `posters[i]` belongs to `plots[i]`; either may be None (not both).
+        """
+        return self.predict_inputs(plots, posters)[0]
+
+    def thresholds_for(self, inputs: Sequence[str]) -> np.ndarray:
+        return self.threshold_sets.get(inputs_key(inputs), self.thresholds)
+
+    @property
+    def answer_calibrator(self) -> Calibrator | None:
+        # plot-only answers are the text model's calibrated probabilities, passed on as they are
+        return self.text.answer_calibrator if self.text is not None else None
+
+    @property
+    def max_words(self) -> int | None:
+        return self.text.max_words if self.text is not None else None
+
+    # ----- files ---------------------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        return {}
+
+    def save_files(self, directory: Path) -> dict[str, Any]:
+        # the members are written by the bundle (`Composite`), under members/<i>/
+        self._members()
+        return {
+            "poster_weight": round(self.poster_weight, 4),
+            "thresholds": {
+                key: [round(float(t), THRESHOLD_DIGITS) for t in values]
+                for key, values in self.threshold_sets.items()
+            },
+            "weight_search": self.search,
+        }
+
+    @classmethod
+    def load_files(
+        cls, directory: Path, config: dict[str, Any], labels: list[str]
+    ) -> FusionGenreModel:
+        weight = config.get("poster_weight")
+        if not isinstance(weight, int | float) or not 0 <= weight <= 1:
+            raise MovieGenreError(f"{directory}: poster_weight must be a number in [0, 1]")
+        if len(config.get("members") or []) != 2:
+            raise MovieGenreError(f"{directory}: a fusion has two members, text and poster")
+        model = cls(labels)
+        model.poster_weight = float(weight)
+        for key, values in (config.get("thresholds") or {}).items():
+            inputs_key(key.split("+"))  # refuses unknown keys
+            if not isinstance(values, list) or len(values) != len(labels):
+                raise MovieGenreError(f"{directory}: thresholds[{key!r}] needs one per genre")
+            model.threshold_sets[key] = np.asarray(values, dtype=np.float32)
+        model.search = list(config.get("weight_search") or [])
+        return model
