@@ -20,13 +20,14 @@ NON_DEFAULT = {
     "minilm": ({"head": "mlp", "overlap": 16}, {"cache_dir": "/somewhere"}),
     "minilm-finetuned": ({"head": "mlp", "epochs": 1}, {"checkpoint_dir": "/ckpt"}),
     "ensemble": ({"step": 0.25}, {}),
+    "ngram": ({"hidden": 64, "min_count": 2}, {"device": "cpu", "progress": False}),
     "poster": ({"C": 0.01}, {"network": "/somewhere/network.onnx"}),
     "fusion": ({}, {}),
 }
 
 
 def _class(model_type: str) -> type[GenreModel]:
-    if model_type.startswith("lstm") or model_type.startswith("minilm"):
+    if model_type.startswith(("lstm", "minilm", "ngram")):
         pytest.importorskip("torch")  # a third-party extra, not our module
     if model_type.startswith("minilm"):
         pytest.importorskip("transformers")
