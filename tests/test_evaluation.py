@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -80,11 +79,10 @@ def test_bootstrap_interval_contains_the_estimate_and_narrows_with_more_rows():
     assert widths[1] < widths[0] / 2  # ~sqrt(15) = 3.9 times narrower in theory
 
 
-def test_bootstrap_is_reproducible_and_fast():
+def test_bootstrap_is_reproducible():
+    # Its speed is measured by benchmarks, not asserted here: a loaded machine would fail a timer.
     targets, decisions = _noisy(1500)
-    started = time.perf_counter()
     first = bootstrap_micro_f1(targets, decisions, resamples=1000)
-    assert time.perf_counter() - started < 1.0
     assert bootstrap_micro_f1(targets, decisions, resamples=1000) == first
     assert bootstrap_micro_f1(targets, decisions, seed=7) != first
 
