@@ -56,7 +56,7 @@ def compare(name: str, model, valid, test, labels) -> dict:
     from moviegenre.calibration import METHODS, Calibrator
     from moviegenre.data.dataset import target_matrix
     from moviegenre.evaluation.metrics import calibration_metrics, micro_f1
-    from moviegenre.thresholds import THRESHOLD_DIGITS, decide, tune_thresholds
+    from moviegenre.thresholds import decide, tune_thresholds
 
     vy, ty = target_matrix(valid, labels), target_matrix(test, labels)
     vraw, traw = _scores(model, valid), _scores(model, test)
@@ -74,8 +74,7 @@ def compare(name: str, model, valid, test, labels) -> dict:
         calibrator = Calibrator.fit(vraw, vy, method)
         seconds = time.perf_counter() - started
         probs = calibrator.transform(traw)
-        mapped = np.round(calibrator.map_thresholds(thresholds).astype(np.float64),
-                          THRESHOLD_DIGITS).astype(np.float32)  # fmt: skip
+        mapped = calibrator.map_thresholds(thresholds).astype(np.float32)  # as a bundle stores it
         decisions = decide(probs, mapped, model.min_genres)
         m = calibration_metrics(ty, probs, labels)
         cv = _cross_validated(vraw, vy, method)

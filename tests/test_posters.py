@@ -47,6 +47,33 @@ def test_poster_model_reads_the_colour_of_each_genre(poster_world):
         model.predict_proba(["a plot"])
 
 
+def test_poster_model_is_calibrated_without_changing_its_decisions(poster_world, tmp_path):
+    from moviegenre.data.posters import read_poster_index
+    from moviegenre.thresholds import decide
+    from moviegenre.training.posters import train_poster
+
+    manifest = json.loads((poster_world.poster / "bundle.json").read_text())
+    assert manifest["calibration"]["method"] == "beta"
+    test = manifest["metrics"]["test_movielens"]
+    assert 0 <= test["ece"] <= 1 and 0 <= test["ece_uncalibrated"] <= 1
+    calibrated = load_bundle(poster_world.poster)
+    raw = load_bundle(
+        train_poster(poster_world.index, tmp_path / "raw", cache_dir=poster_world.cache,
+                     network=poster_world.network, calibration=None, progress=False).path
+    )  # fmt: skip
+    assert calibrated.calibrator is not None and raw.calibrator is None
+    assert json.loads((tmp_path / "raw" / "bundle.json").read_text())["calibration"] is None
+    paths = [r.path for r in read_poster_index(poster_world.index)]
+    features = calibrated.features(paths)
+    p_cal, p_raw = calibrated.proba_from_features(features), raw.proba_from_features(features)
+    assert not np.allclose(p_cal, p_raw, atol=1e-3)  # the calibrator does move the scores
+    # every per-genre decision is the same, on training, valid and test posters alike
+    assert (p_cal >= calibrated.thresholds).sum() > 0
+    np.testing.assert_array_equal(
+        decide(p_cal, calibrated.thresholds, 0), decide(p_raw, raw.thresholds, 0)
+    )
+
+
 def test_fusion_answers_from_whatever_it_is_given(fusion, text):
     plot = "A haunted house and a demon make them scream."
     alone = moviegenre.predict(plot, fusion)

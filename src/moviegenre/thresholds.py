@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 THRESHOLD_GRID = np.round(np.arange(0.02, 0.96, 0.01), 2)
-# Decimal places a bundle keeps; fine enough that calibrated (mapped) thresholds decide as before.
-THRESHOLD_DIGITS = 6
+
+
+def stored_thresholds(thresholds: np.ndarray) -> list[float]:
+    """Thresholds as a bundle writes them: the shortest decimals that read back as the same
+    float32. Fixed decimal places are not enough: a calibrator that squeezes low scores towards 0
+    maps a threshold to 1e-4 or less, where rounding would make some scores fire that did not."""
+    return [float(str(t)) for t in np.asarray(thresholds, dtype=np.float32)]
 
 
 def decide(probs: np.ndarray, thresholds: np.ndarray, min_genres: int = 1) -> np.ndarray:

@@ -18,7 +18,7 @@ from moviegenre.errors import MovieGenreError
 from moviegenre.files import fsync_directory, replace_directory
 from moviegenre.models.base import Composite, GenreModel, Predictor
 from moviegenre.text.checks import KNOWN_WORDS_FILE, InputChecker
-from moviegenre.thresholds import THRESHOLD_DIGITS
+from moviegenre.thresholds import stored_thresholds
 from moviegenre.version import __version__
 
 FORMAT_NAME = "moviegenre-bundle"
@@ -97,7 +97,7 @@ def save_bundle(
             "format_version": FORMAT_VERSION,
             "model_type": model.model_type,
             "labels": model.labels,
-            "thresholds": [round(float(t), THRESHOLD_DIGITS) for t in model.thresholds],
+            "thresholds": stored_thresholds(model.thresholds),
             "min_genres": model.min_genres,
             "calibration": model.calibrator.to_json() if model.calibrator else None,
             "known_words": known_words,

@@ -155,8 +155,9 @@ def run_posters(args: argparse.Namespace) -> int:
             options["label_sources"] = tuple(options["label_sources"])
         min_genres = 0 if args.allow_no_genre else 1
         result = posters.train_poster(
-            args.data, args.out, cache_dir=args.cache_dir, min_genres=min_genres, **options
-        )
+            args.data, args.out, cache_dir=args.cache_dir, min_genres=min_genres,
+            calibration=None if args.calibration == "none" else args.calibration, **options,
+        )  # fmt: skip
     else:
         if not args.posters or set(options) != {"text", "poster"}:
             raise MovieGenreError(
@@ -166,7 +167,7 @@ def run_posters(args: argparse.Namespace) -> int:
             args.data, args.posters, options["text"], options["poster"], args.out,
             cache_dir=args.cache_dir,
         )  # fmt: skip
-    summary = {name: {k: v for k, v in m.items() if k != "per_genre"}
+    summary = {name: {k: v for k, v in m.items() if k not in ("per_genre", "per_genre_ece")}
                for name, m in result.metrics.items()}  # fmt: skip
     print(json.dumps({"bundle": str(result.path), "seconds": round(result.seconds, 1),
                       "metrics": summary}, indent=2))  # fmt: skip

@@ -17,7 +17,7 @@ import numpy as np
 
 from moviegenre.calibration import DEFAULT_METHOD, Calibrator
 from moviegenre.text.checks import InputChecker
-from moviegenre.thresholds import THRESHOLD_DIGITS, decide, tune_thresholds
+from moviegenre.thresholds import decide, tune_thresholds
 
 
 class Predictor(ABC):
@@ -185,10 +185,7 @@ class GenreModel(Predictor):
         if calibration is not None:
             self.calibrator = Calibrator.fit(raw, valid_targets, calibration)
             thresholds = self.calibrator.map_thresholds(thresholds)
-        # rounded as the bundle stores them, so what is measured now is what ships
-        self.thresholds = np.round(thresholds.astype(np.float64), THRESHOLD_DIGITS).astype(
-            np.float32
-        )
+        self.thresholds = thresholds.astype(np.float32)  # float32: exactly what the bundle stores
         return raw
 
     @abstractmethod

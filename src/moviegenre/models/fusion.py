@@ -11,7 +11,7 @@ import numpy as np
 from moviegenre.calibration import Calibrator
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Composite, GenreModel, Predictor
-from moviegenre.thresholds import THRESHOLD_DIGITS
+from moviegenre.thresholds import stored_thresholds
 
 # Keys of the per-input threshold sets: what an answer was made from.
 PLOT, POSTER, BOTH = "plot", "poster", "plot+poster"
@@ -176,8 +176,7 @@ class FusionGenreModel(GenreModel, Composite):
         return {
             "poster_weight": round(self.poster_weight, 4),
             "thresholds": {
-                key: [round(float(t), THRESHOLD_DIGITS) for t in values]
-                for key, values in self.threshold_sets.items()
+                key: stored_thresholds(values) for key, values in self.threshold_sets.items()
             },
             "weight_search": self.search,
         }

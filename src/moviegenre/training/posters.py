@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from moviegenre.calibration import DEFAULT_METHOD, Calibrator
 from moviegenre.data.dataset import target_matrix
 from moviegenre.data.posters import (
     LABEL_SOURCES,
@@ -29,8 +30,16 @@ from moviegenre.data.posters import (
     read_poster_index,
 )
 from moviegenre.errors import MovieGenreError
-from moviegenre.evaluation.metrics import compute_metrics, macro_f1_min_support
-from moviegenre.thresholds import decide, tune_thresholds, tune_thresholds_joint
+from moviegenre.evaluation.metrics import (
+    calibration_metrics,
+    compute_metrics,
+    macro_f1_min_support,
+)
+from moviegenre.thresholds import (
+    decide,
+    tune_thresholds,
+    tune_thresholds_joint,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +110,13 @@ def known_matrix(
     return np.asarray([[g in seen[r.label_source] for g in labels] for r in records], dtype=bool)
 
 
+def map_poster_thresholds(calibrator: Calibrator, thresholds: np.ndarray) -> np.ndarray:
+    """`calibrator.map_thresholds`, except that a threshold above 1 (the genre never fires
+    alone) stays above 1: mapped, it would land just under 1 and could fire again."""
+    mapped = calibrator.map_thresholds(thresholds).astype(np.float64)
+    return np.where(thresholds > 1.0, thresholds, mapped).astype(np.float32)
+
+
 @dataclass
 class PosterTrainResult:
     model: Any
@@ -124,9 +140,13 @@ def train_poster(
     quantise: bool = True,
     network: str | Path | None = None,
     min_genres: int = 1,
+    calibration: str | None = DEFAULT_METHOD,
     progress: bool = True,
 ) -> PosterTrainResult:
     """Fit the poster model on the index's train posters and write a bundle to `out`.
+
+    calibration: the method fitted per genre on the threshold source's valid posters (None: the
+    head's own scores).
 
     network: an image network ONNX file (pixels -> 1280 features) to use instead of the one
     converted from EfficientNet-Lite0's published weights (kept in `cache_dir`).
@@ -152,12 +172,20 @@ def train_poster(
     model.fit_features(features[train], targets[train], known[train])
     seconds = time.perf_counter() - started
     model.min_genres = min_genres
-    probs = model.proba_from_features(features)
+    raw = model.proba_from_features(features)  # no calibrator yet: the head's own scores
     tuning = np.asarray(
         [r.split == "valid" and r.label_source == threshold_source for r in records]
     )
     # micro-F1 + macro-F1 of the decisions: per-genre F1 tuning makes weak genres fire too often
-    model.thresholds = tune_thresholds_joint(probs[tuning], targets[tuning], min_genres)
+    thresholds = tune_thresholds_joint(raw[tuning], targets[tuning], min_genres)
+    if calibration is not None:
+        # as for text models: fitted on the posters the thresholds are tuned on, thresholds mapped
+        # through it so every per-genre decision stays; a genre that source cannot name (all 0
+        # there) keeps its scores
+        model.calibrator = Calibrator.fit(raw[tuning], targets[tuning], calibration)
+        thresholds = map_poster_thresholds(model.calibrator, thresholds)
+    model.thresholds = thresholds.astype(np.float32)  # float32: exactly what the bundle stores
+    probs = raw if model.calibrator is None else model.calibrator.transform(raw)
     metrics: dict[str, dict[str, Any]] = {}
     for split in ("valid", "test"):
         for source in LABEL_SOURCES:
@@ -165,10 +193,15 @@ def train_poster(
             if rows.any():
                 # genres a source cannot name are not scored on its posters
                 columns = [j for j, g in enumerate(labels) if g in seen[source]]
+                names = [labels[j] for j in columns]
                 decided = decide(probs[rows], model.thresholds, min_genres)
-                found = compute_metrics(
-                    targets[rows][:, columns], decided[:, columns], [labels[j] for j in columns]
-                )
+                found = compute_metrics(targets[rows][:, columns], decided[:, columns], names)
+                found.update(calibration_metrics(targets[rows][:, columns],
+                                                 probs[rows][:, columns], names))  # fmt: skip
+                if model.calibrator is not None:
+                    found["ece_uncalibrated"] = calibration_metrics(
+                        targets[rows][:, columns], raw[rows][:, columns], names
+                    )["ece"]
                 metrics[f"{split}_{source}"] = found
     path = None
     if out is not None:
@@ -181,6 +214,7 @@ def train_poster(
                 "train_rows": int(train.sum()),
                 "label_sources": list(label_sources),
                 "threshold_source": threshold_source,
+                "calibration": calibration or "none",
                 "how_sources_combine": "a poster counts for a genre only when its label source "
                 "can name that genre",
                 "network": network.name,
