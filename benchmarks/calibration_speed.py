@@ -41,6 +41,7 @@ from run import (  # noqa: E402  (run.py pins every thread pool on import)
     machine_info,
     make_input,
     run_measured,
+    wait_until_serving,
 )
 
 from moviegenre.files import write_text_atomic  # noqa: E402
@@ -115,18 +116,7 @@ def server_memory(src: Path, english: list[str], foreign: list[str]) -> dict[str
                               env=env_for(src))  # fmt: skip
     sampler = RssSampler(server.pid)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.time() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
+        wait_until_serving(server, port, timeout=120)
         statuses = [_post(port, plot) for plot in english]
         english_peak = sampler.peak_pss_mb
         statuses += [_post(port, plot) for plot in foreign]

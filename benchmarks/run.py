@@ -199,6 +199,23 @@ def moviegenre_cmd() -> list[str]:
     return [sys.executable, "-m", "moviegenre"]
 
 
+def wait_until_serving(server: subprocess.Popen, port: int, timeout: float) -> None:
+    """Wait for a started `moviegenre serve` to answer /healthz; raise if it exits or times out."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if server.poll() is not None or time.time() > deadline:
+            error = server.stderr.read()[-500:] if server.stderr else ""
+            raise RuntimeError(f"server did not start: {error}")
+        time.sleep(0.2)
+
+
 # A fresh parent for each measured command, so getrusage(RUSAGE_CHILDREN) covers that command only.
 _WRAPPER = (
     "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
@@ -374,18 +391,7 @@ def measure_http(bundle: Path | None, plots: list[str], quick: bool) -> dict[str
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     sampler = RssSampler(server.pid)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"server did not start: {server.stderr.read()[-500:]}")
-            time.sleep(0.2)
+        wait_until_serving(server, port, timeout=60)
         bodies = [json.dumps({"plot": p}).encode() for p in plots[:500]]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         for body in bodies[:10]:
