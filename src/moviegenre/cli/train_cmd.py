@@ -69,6 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="cross-fitting folds: each movie is scored by a teacher trained without it",
     )  # fmt: skip
     teach.add_argument(
+        "--distill-augment", type=int, default=0, metavar="N",
+        help="also train on N made-up plots per movie (a piece of its plot and a piece of "
+        "another's from its fold), labelled by the teacher alone (default 0)",
+    )  # fmt: skip
+    teach.add_argument(
         "--teacher-cache", metavar="DIR",
         help="keep each teacher member's cross-fitted folds here: an interrupted run resumes at "
         "the next fold, and later runs with the same data and member reuse them",
@@ -97,6 +102,8 @@ def distill_settings(args: argparse.Namespace) -> dict | None:
     if not args.distill and not args.teacher:
         return None
     settings: dict = {"alpha": args.distill_alpha, "folds": args.distill_folds}
+    if args.distill_augment:
+        settings["augment"] = args.distill_augment
     if args.teacher_cache:
         settings["teacher_cache"] = args.teacher_cache
     if args.teacher:

@@ -120,13 +120,14 @@ def train(
     targets = target_matrix(train_set, labels)
     valid_plots, valid_targets = [r.plot for r in valid_set], target_matrix(valid_set, labels)
     distilled = None
+    train_plots = [r.plot for r in train_set]
     if distill is not None:
         from moviegenre.training.distill import distilled_targets
 
-        targets, distilled = distilled_targets(
+        train_plots, targets, distilled = distilled_targets(
             model, distill, labels, train_set, targets, valid_plots, valid_targets, cache_dir
         )
-    model.fit([r.plot for r in train_set], targets, valid_plots, valid_targets)
+    model.fit(train_plots, targets, valid_plots, valid_targets)
     seconds = time.perf_counter() - started
     model.min_genres = min_genres
     model.input_checker = InputChecker.fit(r.plot for r in train_set)
