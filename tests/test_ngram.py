@@ -212,3 +212,47 @@ def test_the_convolution_branch_learns_and_round_trips(tiny_corpus: Path, tmp_pa
     np.testing.assert_allclose(
         loaded.predict_proba(plots), result.model.predict_proba(plots), atol=1e-6, rtol=0
     )
+
+
+def test_weighted_mean_is_a_softmax_of_scores_within_each_plot() -> None:
+    from moviegenre.models.ngram import _mean_matrix
+
+    ids = np.array([2, 3, 2, 4, 5], dtype=np.int64)
+    offsets = np.array([0, 2, 2, 5], dtype=np.int64)  # plot 1 is empty (a plot without pairs)
+    scores = np.array([0.0, 0.0, 0.0, np.log(3.0), 0.0, 0.0], dtype=np.float32)
+    plain = _mean_matrix(ids, offsets, 6).toarray()
+    weighted = _mean_matrix(ids, offsets, 6, scores).toarray()
+    np.testing.assert_allclose(plain.sum(1), [1, 0, 1], atol=1e-6)
+    np.testing.assert_allclose(weighted.sum(1), [1, 0, 1], atol=1e-6)
+    np.testing.assert_allclose(weighted[0, [2, 3]], [0.25, 0.75], atol=1e-6)  # e^log3 = 3 of 4
+    np.testing.assert_allclose(weighted[2], plain[2], atol=1e-6)  # equal scores: a plain mean
+
+
+def test_learned_word_weights_train_round_trip_and_export(
+    tiny_corpus: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("torch")
+    from moviegenre.training.train import train
+
+    result = train(tiny_corpus, "ngram", tmp_path / "b",
+                   model_options={**TINY, "word_weights": True})  # fmt: skip
+    assert result.metrics["valid"]["micro_f1"] > 0.8
+    model = result.model
+    assert np.ptp(model.arrays["word_score"]) > 0  # the scores moved away from a plain mean
+    loaded = load_bundle(tmp_path / "b")
+    assert loaded.word_weights
+    plots = ["A haunted house full of ghosts.", "Love at a wedding, a kiss.", ""]
+    np.testing.assert_allclose(loaded.predict_proba(plots), model.predict_proba(plots),
+                               atol=1e-6, rtol=0)  # fmt: skip
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    path = model.export_onnx(tmp_path / "ngram.onnx")
+    rows = model.onnx_ids(plots)
+    width = max(len(r) for r in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)], mask[i, : len(row)] = row, 1
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (probs,) = session.run(["probs"], {"ids": ids, "mask": mask})
+    np.testing.assert_allclose(probs, model.predict_raw(plots), atol=1e-5, rtol=0)

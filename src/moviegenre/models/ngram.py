@@ -90,10 +90,19 @@ class NgramEncoder:
         return word_ids, offsets, pair_ids, pair_offsets
 
 
-def _mean_matrix(ids: np.ndarray, offsets: np.ndarray, columns: int) -> sp.csr_matrix:
-    """A (plots, columns) sparse matrix whose product with a table averages each plot's rows."""
+def _mean_matrix(
+    ids: np.ndarray, offsets: np.ndarray, columns: int, scores: np.ndarray | None = None
+) -> sp.csr_matrix:
+    """A (plots, columns) sparse matrix whose product with a table averages each plot's rows:
+    equally, or with `scores`, weighted by exp(score) of each id (a softmax within the plot)."""
     counts = np.diff(offsets)
-    weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
+    if scores is None:
+        weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
+    else:
+        weights = np.exp(scores[ids])
+        owner = np.repeat(np.arange(len(counts)), counts)
+        weights /= np.bincount(owner, weights=weights, minlength=len(counts))[owner]
+        weights = weights.astype(np.float32)
     return sp.csr_matrix((weights, ids, offsets), shape=(len(counts), columns))
 
 
@@ -182,6 +191,7 @@ class NgramGenreModel(GenreModel):
         max_pairs: int = 200000,
         hidden: int = 512,
         filters: int = 0,
+        word_weights: bool = False,
         dropout: float = 0.5,
         token_dropout: float = 0.1,
         lr: float = 2e-3,
@@ -205,6 +215,9 @@ class NgramGenreModel(GenreModel):
         self.min_count, self.min_pair_count = int(min_count), int(min_pair_count)
         self.max_pairs = int(max_pairs)
         self.filters = int(filters)
+        # a learned score per word and pair: each plot's mean weights its tokens by softmax(score)
+        # (a learned IDF: "the" can count for less than "vampire")
+        self.word_weights = bool(word_weights)
         self.hidden, self.dropout, self.token_dropout = (
             int(hidden),
             float(dropout),
@@ -264,8 +277,9 @@ class NgramGenreModel(GenreModel):
     def _logits(self, encoded: tuple[np.ndarray, ...]) -> np.ndarray:
         a = self.arrays
         ids, offsets, pair_ids, pair_offsets = encoded
-        words = _mean_matrix(ids, offsets, a["word_table"].shape[0]) @ a["word_table"]
-        pairs = _mean_matrix(pair_ids, pair_offsets, a["pair_table"].shape[0]) @ a["pair_table"]
+        words = _mean_matrix(ids, offsets, len(a["word_table"]), a.get("word_score"))
+        pairs = _mean_matrix(pair_ids, pair_offsets, len(a["pair_table"]), a.get("pair_score"))
+        words, pairs = words @ a["word_table"], pairs @ a["pair_table"]
         hidden = words @ a["w1_words"] + pairs @ a["w1_pairs"] + a["b1"]
         if "conv_w" in a:
             hidden += (
@@ -292,14 +306,28 @@ class NgramGenreModel(GenreModel):
         import torch
         from torch import nn
 
-        filters = self.filters
+        filters, weighted = self.filters, self.word_weights
+
+        def softmax_weights(scores: nn.Embedding, ids: Any, offsets: Any) -> Any:
+            """exp(score) of each id over the sum of its plot's (a softmax within each bag)."""
+            w = torch.exp(scores(ids).squeeze(1).clamp(-20.0, 20.0))
+            counts = torch.diff(offsets, append=torch.tensor([len(ids)]))
+            owner = torch.repeat_interleave(torch.arange(len(offsets)), counts)
+            total = torch.zeros(len(offsets), dtype=w.dtype).index_add_(0, owner, w)
+            return w / total[owner]
 
         class NgramNet(nn.Module):
             def __init__(self, hidden: int, labels: int, dropout: float) -> None:
                 super().__init__()
                 # sparse gradients: a batch touches a few thousand of the ~150,000 table rows
-                self.word_table = nn.EmbeddingBag(vocab_size, dim, mode="mean", sparse=True)
-                self.pair_table = nn.EmbeddingBag(max(pairs, 1), dim, mode="mean", sparse=True)
+                mode = "sum" if weighted else "mean"  # weighted: sum of softmax-weighted rows
+                self.word_table = nn.EmbeddingBag(vocab_size, dim, mode=mode, sparse=True)
+                self.pair_table = nn.EmbeddingBag(max(pairs, 1), dim, mode=mode, sparse=True)
+                if weighted:  # scores start at 0: a plain mean at first
+                    self.word_score = nn.Embedding(vocab_size, 1, sparse=True)
+                    self.pair_score = nn.Embedding(max(pairs, 1), 1, sparse=True)
+                    nn.init.zeros_(self.word_score.weight)
+                    nn.init.zeros_(self.pair_score.weight)
                 if filters:
                     self.conv = nn.Conv1d(dim, filters, 3, padding=1)
                 self.hidden = nn.Linear(2 * dim + filters, hidden)
@@ -307,7 +335,16 @@ class NgramGenreModel(GenreModel):
                 self.out = nn.Linear(hidden, labels)
 
             def forward(self, words, word_offsets, pairs, pair_offsets, padded, mask):  # noqa: ANN001
-                parts = [self.word_table(words, word_offsets), self.pair_table(pairs, pair_offsets)]
+                if weighted:
+                    parts = [
+                        self.word_table(words, word_offsets, per_sample_weights=softmax_weights(
+                            self.word_score, words, word_offsets)),
+                        self.pair_table(pairs, pair_offsets, per_sample_weights=softmax_weights(
+                            self.pair_score, pairs, pair_offsets)),
+                    ]  # fmt: skip
+                else:
+                    parts = [self.word_table(words, word_offsets),
+                             self.pair_table(pairs, pair_offsets)]  # fmt: skip
                 if filters:
                     # row 0 (padding) is zeros and gets no gradient: zeros beyond a plot's ends
                     x = nn.functional.embedding(
@@ -399,8 +436,10 @@ class NgramGenreModel(GenreModel):
             )
 
         def make_optimizer(module: nn.Module) -> torch.optim.Optimizer:
-            tables = [module.word_table.weight, module.pair_table.weight]
-            rest = [p for n, p in module.named_parameters() if not n.endswith("table.weight")]
+            named = list(module.named_parameters())
+            is_table = [n.endswith(("table.weight", "score.weight")) for n, _ in named]
+            tables = [p for (_, p), table in zip(named, is_table, strict=True) if table]
+            rest = [p for (_, p), table in zip(named, is_table, strict=True) if not table]
             return _lazy_adamw()(
                 [{"params": tables, "lr": self.embed_lr, "weight_decay": 0.0},
                  {"params": rest, "lr": self.lr, "weight_decay": self.weight_decay}],
@@ -461,6 +500,9 @@ class NgramGenreModel(GenreModel):
             "w2": np.ascontiguousarray(state["out.weight"].T),
             "b2": state["out.bias"],
         }
+        if self.word_weights:
+            self.arrays["word_score"] = state["word_score.weight"][:, 0].copy()
+            self.arrays["pair_score"] = state["pair_score.weight"][:, 0].copy()
         if self.filters:
             conv = state["conv.weight"]  # (filters, dim, 3): taps before, at, after a word
             self.arrays["conv_w"] = np.ascontiguousarray(
@@ -489,15 +531,18 @@ class NgramGenreModel(GenreModel):
                 mask = mask.to(torch.float32)
                 is_word = (ids < vocab_size).to(torch.float32) * mask
                 is_pair = mask - is_word
-                words = nn.functional.embedding(torch.where(ids < vocab_size, ids, 0),
-                                                arrays["word_table"])  # fmt: skip
+                word_index = torch.where(ids < vocab_size, ids, 0)
+                words = nn.functional.embedding(word_index, arrays["word_table"])
                 pair_index = torch.clamp(ids - vocab_size, min=0)
                 pairs = nn.functional.embedding(pair_index, arrays["pair_table"])
+                if "word_score" in arrays:  # softmax(score) weights within each plot's bags
+                    is_word = is_word * torch.exp(arrays["word_score"][word_index])
+                    is_pair = is_pair * torch.exp(arrays["pair_score"][pair_index])
                 w = (words * is_word.unsqueeze(-1)).sum(1) / is_word.sum(1, keepdim=True).clamp(
-                    min=1.0
+                    min=1e-12
                 )
                 p = (pairs * is_pair.unsqueeze(-1)).sum(1) / is_pair.sum(1, keepdim=True).clamp(
-                    min=1.0
+                    min=1e-12
                 )
                 hidden = torch.relu(w @ arrays["w1_words"] + p @ arrays["w1_pairs"] + arrays["b1"])
                 return torch.sigmoid(hidden @ arrays["w2"] + arrays["b2"])
@@ -577,6 +622,8 @@ class NgramGenreModel(GenreModel):
             "pair_keys": (pairs,), "w1_words": (dim, hidden), "w1_pairs": (dim, hidden),
             "b1": (hidden,), "w2": (hidden, k), "b2": (k,),
         }  # fmt: skip
+        if config.get("word_weights"):
+            expected |= {"word_score": (vocab_size,), "pair_score": (max(pairs, 1),)}
         filters = int(config.get("filters", 0))
         if filters:
             expected |= {"conv_w": (3 * dim, filters), "conv_b": (filters,),
