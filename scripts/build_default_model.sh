@@ -10,8 +10,12 @@ DATA=${DATA:-../shared/data/tmdb-overviews/movies.jsonl}
 WORK=${WORK:-runs/default-model}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 CACHE=${CACHE:-$HOME/.cache/moviegenre/embeddings}  # MiniLM embeddings kept between rebuilds
-moviegenre train --data "$DATA" --model-type lstm --seed 0 --distill --cache-dir "$CACHE" \
-  --out "$WORK/lstm"
+# the teacher the shipped BiLSTM learned from (recorded in its bundle), named here so the rebuild
+# does not follow later changes of the default teacher
+TEACHER='{"type": "ensemble", "options": {"members": [{"type": "minilm", "options": {"head": "mlp"}},
+  {"type": "tfidf", "options": {"classifier": "logreg", "C": 4, "char_max_features": 0}}]}}'
+moviegenre train --data "$DATA" --model-type lstm --seed 0 --distill --teacher "$TEACHER" \
+  --cache-dir "$CACHE" --out "$WORK/lstm"
 moviegenre train --data "$DATA" --model-type tfidf --model-option classifier=logreg \
   --model-option C=4 --model-option char_max_features=0 --model-option half=true \
   --out "$WORK/tfidf"

@@ -174,3 +174,20 @@ def test_cli_refuses_a_bad_teacher_in_one_line(tiny_corpus: Path, tmp_path: Path
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "b").exists()
+
+
+def test_run_settings_do_not_make_another_teacher(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(
+        distill, "build_model", lambda name, labels, options, cache_dir=None: _Recorder(labels)
+    )
+    movies = [_record(i) for i in range(30)]
+    targets = np.ones((30, 2), dtype=np.float32)
+    _Recorder.fitted = []
+    for spec in ({"type": "lstm", "options": {"progress": False, "device": "cpu"}},
+                 {"type": "lstm"}):  # fmt: skip
+        cross_fitted_probs(spec, ["A", "B"], movies, targets, [], targets[:0], folds=3,
+                           teacher_cache=tmp_path)  # fmt: skip
+    assert len(_Recorder.fitted) == 3  # the second run found the first one's folds
+    cross_fitted_probs({"type": "lstm", "options": {"hidden": 8}}, ["A", "B"], movies, targets,
+                       [], targets[:0], folds=3, teacher_cache=tmp_path)  # fmt: skip
+    assert len(_Recorder.fitted) == 6  # a hyper-parameter is another teacher

@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     teach.add_argument(
         "--distill", action="store_true",
         help="learn from hard labels blended with a teacher's cross-fitted probabilities "
-        "(default teacher: frozen MiniLM + word and character TF-IDF SVM ensemble; needs the "
+        "(default teacher: frozen MiniLM + word and character TF-IDF SVM + BiLSTM; needs the "
         "minilm extra)",
     )  # fmt: skip
     teach.add_argument(
