@@ -92,6 +92,13 @@ def test_shipped_default_model_needs_no_torch() -> None:
     assert report["poster_inputs"] == ["plot", "poster"]
 
 
+def test_shipped_fast_model_needs_no_torch() -> None:
+    # the n-gram model predicts with NumPy and SciPy alone
+    report = _run("fast")
+    _check(report, "NgramGenreModel")
+    assert report["poster_inputs"] is None  # a plot-only model
+
+
 def test_blocked_torch_really_fails(tmp_path: Path) -> None:
     """The import hook itself works: a torch-only model type reports the missing package."""
     code = SCRIPT.split("bundle = sys.argv")[0] + textwrap.dedent(

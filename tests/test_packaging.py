@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from moviegenre.bundle import default_model_path, load_bundle
+from moviegenre.bundle.bundle import SHIPPED_MODELS, model_path
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,8 +28,26 @@ def test_default_model_is_small_and_loads():
     assert manifest["training"]["command"].startswith("moviegenre train")
 
 
+def test_the_fast_model_is_shipped_beside_the_default_and_named_by_fast(tmp_path, monkeypatch):
+    fast = model_path("fast")
+    assert fast.parent == default_model_path().parent and fast != default_model_path()
+    assert model_path(None) == default_model_path() == model_path("default")
+    size = sum(p.stat().st_size for p in fast.rglob("*") if p.is_file())
+    assert size <= 40 * 1024 * 1024, f"fast bundle is {size / 1e6:.1f} MB"
+    model = load_bundle("fast")
+    assert model.kind == "ngram" and model.max_words is None  # reads long plots whole
+    assert model.labels == load_bundle(None).labels
+    assert model.calibrator is not None  # calibrated on valid, as the default
+    manifest = json.loads((fast / "bundle.json").read_text())
+    assert manifest["training"]["distillation"]["teacher"]["type"] == "ensemble"
+    # a folder of that name where the command runs is a path, not the shipped model
+    (tmp_path / "fast").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert model_path("fast") == Path("fast")
+
+
 @pytest.mark.slow
-def test_wheel_contains_the_default_model(tmp_path):
+def test_wheel_contains_the_shipped_models(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(tmp_path), str(REPO)],
@@ -37,14 +56,16 @@ def test_wheel_contains_the_default_model(tmp_path):
     wheel = next(tmp_path.glob("moviegenre-*.whl"))
     assert wheel.stat().st_size <= 50 * 1024 * 1024, f"the wheel is {wheel.stat().st_size} bytes"
     names = set(zipfile.ZipFile(wheel).namelist())
-    root = default_model_path()
-    listed = set(json.loads((root / "bundle.json").read_text())["files"])
-    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
-    # every file the manifest lists (members/* included) plus the manifest itself
-    assert listed | {"bundle.json"} == on_disk
-    assert any(name.startswith("members/") for name in listed)
-    missing = sorted(n for n in on_disk if f"moviegenre/default_model/{n}" not in names)
-    assert not missing, f"the wheel lacks {missing}"
+    for name, folder in SHIPPED_MODELS.items():
+        root = model_path(name)
+        listed = set(json.loads((root / "bundle.json").read_text())["files"])
+        on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+        # every file the manifest lists (members/* included) plus the manifest itself
+        assert listed | {"bundle.json"} == on_disk, name
+        missing = sorted(n for n in on_disk if f"moviegenre/{folder}/{n}" not in names)
+        assert not missing, f"the wheel lacks {missing}"
+    assert any(name.startswith("members/") for name in json.loads(
+        (default_model_path() / "bundle.json").read_text())["files"])  # fmt: skip
     assert (
         "moviegenre/serving/templates/index.html" in names
         or not (REPO / "src/moviegenre/serving/templates/index.html").exists()

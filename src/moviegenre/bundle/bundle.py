@@ -29,9 +29,23 @@ MEMBERS = "members"  # where a composite bundle keeps its members, one bundle ea
 UNSAFE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".pt", ".pth", ".bin", ".h5", ".npz")
 
 
+# The bundles shipped inside the package, by the name `--model` and load_model() take.
+SHIPPED_MODELS = {"default": "default_model", "fast": "fast_model"}
+
+
 def default_model_path() -> Path:
-    """The bundle shipped inside the package."""
-    return Path(__file__).resolve().parent.parent / "default_model"
+    """The default bundle shipped inside the package."""
+    return Path(__file__).resolve().parent.parent / SHIPPED_MODELS["default"]
+
+
+def model_path(path: str | Path | None) -> Path:
+    """The bundle a model argument names: None is the shipped default; "default" or "fast" is
+    that shipped bundle (unless a folder of that name is here); anything else is a path."""
+    if path is None:
+        return default_model_path()
+    if str(path) in SHIPPED_MODELS and not Path(path).exists():
+        return Path(__file__).resolve().parent.parent / SHIPPED_MODELS[str(path)]
+    return Path(path)
 
 
 def _sha256(path: Path) -> str:
@@ -128,9 +142,9 @@ def save_bundle(
     return target
 
 
-def read_manifest(directory: str | Path) -> dict[str, Any]:
+def read_manifest(directory: str | Path | None) -> dict[str, Any]:
     """Read and check a bundle's manifest and files, without loading the model."""
-    directory = Path(directory)
+    directory = model_path(directory)
     if not directory.is_dir():
         raise MovieGenreError(
             f"{directory}: no model bundle here (expected a directory with {MANIFEST})"
@@ -201,7 +215,7 @@ def load_bundle(directory: str | Path | None = None, runtime: str = "auto") -> P
     from moviegenre.models import model_class
     from moviegenre.models.onnx_model import OnnxGenreModel
 
-    directory = Path(directory) if directory is not None else default_model_path()
+    directory = model_path(directory)
     manifest = read_manifest(directory)
     model_type = manifest["model_type"]
     config = manifest.get("config") or {}

@@ -22,7 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Predict a plot's genres and mark the words that raised each of them.",
     )
     parser.add_argument("text", nargs="+", metavar="TEXT", help="the plot summary ('-': stdin)")
-    parser.add_argument("--model", help="model bundle directory (default: the shipped model)")
+    parser.add_argument(
+        "--model", help="model bundle directory, or a shipped model: default or fast "
+        "(default: default)",
+    )  # fmt: skip
     parser.add_argument(
         "--method", choices=METHODS, default="occlusion",
         help="occlusion (any model, default) or gradients (integrated gradients, PyTorch LSTM)",

@@ -22,7 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("text", nargs="?", metavar="TEXT", help="the plot summary ('-': stdin)")
-    parser.add_argument("--model", metavar="DIR", help="model bundle (default: the shipped model)")
+    parser.add_argument(
+        "--model", metavar="DIR", help="model bundle, or a shipped model: default or fast "
+        "(default: default)",
+    )  # fmt: skip
     parser.add_argument(
         "--runtime", choices=("auto", "onnx", "native"), default="auto",
         help="auto: ONNX Runtime when the bundle has an export (default)",

@@ -230,10 +230,10 @@ def predict_file(
 
         model = load_bundle(model_path, runtime=runtime)
     elif model is None:
-        from moviegenre.bundle.bundle import default_model_path, read_manifest
+        from moviegenre.bundle.bundle import read_manifest
 
         # fail before starting workers
-        manifest = read_manifest(model_path or default_model_path())
+        manifest = read_manifest(model_path)
     if poster_column:
         from moviegenre.models import model_class
 

@@ -105,10 +105,11 @@ def predict_file_ray(
     if batch_size < 1:
         raise MovieGenreError(f"--batch-size {batch_size}: expected 1 or more")
     ray = import_ray()
-    from moviegenre.bundle.bundle import default_model_path, read_manifest
+    from moviegenre.bundle.bundle import model_path as bundle_path
+    from moviegenre.bundle.bundle import read_manifest
 
     # Every actor reads the bundle from this path: on a cluster, a path all nodes see.
-    bundle = Path(model_path or default_model_path()).resolve()
+    bundle = bundle_path(model_path).resolve()
     read_manifest(bundle)  # a bad bundle stops here, not inside every actor
     source = iter_records(input_path, text_column=text_column)
     result = BatchResult("stdout" if str(output_path) == "-" else str(output_path))

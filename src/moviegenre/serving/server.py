@@ -243,12 +243,12 @@ def serve(
     """
     settings = ServerSettings(host, port, threads, timeout, connection_limit)
     settings.check()
-    from moviegenre.bundle.bundle import default_model_path, read_manifest
+    from moviegenre.bundle.bundle import read_manifest
     from moviegenre.serving.app import create_app
 
     # Check the bundle (manifest, checksums, no unsafe files) before loading anything, so a bad
     # model stops here with a one-line error.
-    read_manifest(model_path if model_path is not None else default_model_path())
+    read_manifest(model_path)
     soft = raise_open_file_limit(connection_limit + FD_RESERVE)
     if soft < connection_limit + FD_RESERVE:
         raise MovieGenreError(
