@@ -96,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teacher-cache", default="runs/teacher-cache")
     parser.add_argument("--embedding-cache", help="frozen MiniLM embeddings cache directory")
     parser.add_argument("--alpha", type=float, default=0.5)
+    parser.add_argument(
+        "--augment", type=int, default=0, metavar="N",
+        help="made-up plots per movie, for candidates with \"augment\": true",
+    )  # fmt: skip
     parser.add_argument("--plots", type=int, default=20000, help="test plots timed (cycled)")
     parser.add_argument(
         "--reference", action="append", default=[], metavar="NAME=BUNDLE",
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     from moviegenre.files import write_text_atomic
     from moviegenre.models import model_class
     from moviegenre.thresholds import decide
-    from moviegenre.training.distill import DEFAULT_TEACHER, cross_fitted_probs, soft_targets
+    from moviegenre.training.distill import DEFAULT_TEACHER, cross_fitted_teacher, soft_targets
     from moviegenre.training.leaderboard import machine_description
 
     torch.set_num_threads(1)
@@ -128,11 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     teacher = json.loads(args.teacher) if args.teacher else DEFAULT_TEACHER
     report: dict = {}
     started = time.perf_counter()
-    probs = cross_fitted_probs(teacher, labels, train, hard, valid_plots, valid_y,
-                               cache_dir=args.embedding_cache, teacher_cache=args.teacher_cache,
-                               report=report)  # fmt: skip
+    answers = cross_fitted_teacher(teacher, labels, train, hard, valid_plots, valid_y,
+                                   cache_dir=args.embedding_cache,
+                                   teacher_cache=args.teacher_cache, report=report,
+                                   augment=args.augment)  # fmt: skip
     print(f"teacher ready in {time.perf_counter() - started:.0f} s {report}", file=sys.stderr)
-    targets = soft_targets(hard, probs, args.alpha)
+    targets = soft_targets(hard, answers.train, args.alpha)
+    train_plots = [r.plot for r in train]
 
     rows = []
     for spec in json.loads(Path(args.candidates).read_text()):
@@ -142,14 +148,22 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(json.loads(result_path.read_text()))
             continue
         distilled = spec.get("distill", True)
+        plots, y = train_plots, targets if distilled else hard
+        if spec.get("augment"):
+            if not answers.extra_plots:
+                print(f"{name}: left out (trains on made-up plots: rerun with --augment N)",
+                      file=sys.stderr)  # fmt: skip
+                continue
+            plots, y = plots + answers.extra_plots, np.concatenate([y, answers.extra])
         model = model_class(spec["type"])(labels, **spec.get("options", {}))
         started = time.perf_counter()
-        model.fit([r.plot for r in train], targets if distilled else hard, valid_plots, valid_y)
+        model.fit(plots, y, valid_plots, valid_y)
         seconds = time.perf_counter() - started
         model.fit_decisions(valid_plots, valid_y)  # thresholds and calibration, as train() does
         save_bundle(model, bundle)
         row = {"name": name, "type": spec["type"], "options": spec.get("options", {}),
-               "distilled": distilled, "train_s": round(seconds, 1)}  # fmt: skip
+               "distilled": distilled, "augment": args.augment if spec.get("augment") else 0,
+               "train_s": round(seconds, 1)}  # fmt: skip
         for split, plots, y in (("valid", valid_plots, valid_y), ("test", test_plots, test_y)):
             metrics = compute_metrics(y, decide(model.predict_proba(plots), model.thresholds, 1),
                                       labels)  # fmt: skip
