@@ -4,7 +4,7 @@
 # its word vectors started from MiniLM static vectors (scripts/static_vectors.py), distilled from
 # the cross-fitted default teacher (frozen MiniLM + TF-IDF SVM + BiLSTM, training/distill.py),
 # thresholds and calibration tuned on the validation split. Needs the training and MiniLM extras
-# (pip install -e '.[all]'). About 25 minutes on one thread with empty caches, 2 with warm ones.
+# (pip install -e '.[all]'). About 20-25 minutes on one thread with empty caches, 1 with warm ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/tmdb-overviews/movies.jsonl}
