@@ -201,3 +201,17 @@ def test_an_ensemble_calibrates_itself_and_keeps_its_members(tfidf_bundle, tiny_
     np.testing.assert_array_equal(
         model.predict_proba(plots), model.calibrator.transform(model.predict_raw(plots))
     )
+
+
+def test_the_card_of_a_composite_without_its_own_map_points_to_its_members() -> None:
+    from moviegenre.bundle.card import calibration_summary
+
+    metrics = {"test": {"ece": 0.0041, "ece_uncalibrated": 0.1068}}
+    fusion = {"calibration": None, "config": {"members": ["text", "poster"]}, "metrics": metrics}
+    text = calibration_summary(fusion)
+    assert "members/*/MODEL_CARD.md" in text and "--calibration none" not in text
+    assert "0.0041" in text
+    plain = calibration_summary({"calibration": None, "config": {}, "metrics": metrics})
+    assert "--calibration none" in plain
+    calibrated = calibration_summary({"calibration": {"method": "beta"}, "metrics": metrics})
+    assert "beta method" in calibrated

@@ -16,7 +16,13 @@ def calibration_summary(manifest: dict[str, Any]) -> str:
     """One sentence: how the bundle's probabilities are calibrated and their ECE on test."""
     calibration = manifest.get("calibration") or {}
     test = (manifest.get("metrics") or {}).get("test") or {}
-    if not calibration:
+    if not calibration and (manifest.get("config") or {}).get("members"):
+        # a fusion passes its members' answers through: they carry their own calibration maps
+        text = (
+            "This bundle adds no calibration map of its own: each member's probabilities are "
+            "calibrated (or not) in its own bundle, see members/*/MODEL_CARD.md."
+        )
+    elif not calibration:
         text = "Scores are the model's own, not calibrated (trained with --calibration none)."
     else:
         text = (
