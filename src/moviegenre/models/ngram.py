@@ -35,6 +35,7 @@ WEIGHTS = "weights.safetensors"
 VOCAB = "vocab.json"
 ONNX_FILE = "model.onnx"
 UNK_ID = 1
+SCORE_LIMIT = 20.0  # learned word scores are clipped to +-20 before exp (no overflow)
 
 
 class NgramEncoder:
@@ -99,7 +100,7 @@ def _mean_matrix(
     if scores is None:
         weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
     else:
-        weights = np.exp(scores[ids])
+        weights = np.exp(np.clip(scores[ids], -SCORE_LIMIT, SCORE_LIMIT))
         owner = np.repeat(np.arange(len(counts)), counts)
         weights /= np.bincount(owner, weights=weights, minlength=len(counts))[owner]
         weights = weights.astype(np.float32)
@@ -310,7 +311,7 @@ class NgramGenreModel(GenreModel):
 
         def softmax_weights(scores: nn.Embedding, ids: Any, offsets: Any) -> Any:
             """exp(score) of each id over the sum of its plot's (a softmax within each bag)."""
-            w = torch.exp(scores(ids).squeeze(1).clamp(-20.0, 20.0))
+            w = torch.exp(scores(ids).squeeze(1).clamp(-SCORE_LIMIT, SCORE_LIMIT))
             counts = torch.diff(offsets, append=torch.tensor([len(ids)]))
             owner = torch.repeat_interleave(torch.arange(len(offsets)), counts)
             total = torch.zeros(len(offsets), dtype=w.dtype).index_add_(0, owner, w)
@@ -536,8 +537,13 @@ class NgramGenreModel(GenreModel):
                 pair_index = torch.clamp(ids - vocab_size, min=0)
                 pairs = nn.functional.embedding(pair_index, arrays["pair_table"])
                 if "word_score" in arrays:  # softmax(score) weights within each plot's bags
-                    is_word = is_word * torch.exp(arrays["word_score"][word_index])
-                    is_pair = is_pair * torch.exp(arrays["pair_score"][pair_index])
+                    limit = SCORE_LIMIT
+                    is_word = is_word * torch.exp(
+                        arrays["word_score"].clamp(-limit, limit)[word_index]
+                    )
+                    is_pair = is_pair * torch.exp(
+                        arrays["pair_score"].clamp(-limit, limit)[pair_index]
+                    )
                 w = (words * is_word.unsqueeze(-1)).sum(1) / is_word.sum(1, keepdim=True).clamp(
                     min=1e-12
                 )
