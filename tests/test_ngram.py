@@ -107,12 +107,8 @@ def test_a_long_plot_is_read_whole(ngram_bundle) -> None:
     assert scores[0, horror] > scores[1, horror] + 0.05  # the last words still count
 
 
-def test_onnx_export_matches_numpy(ngram_bundle, tmp_path: Path) -> None:
-    ort = pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnx")
-    model = ngram_bundle[0].model
-    path = model.export_onnx(tmp_path / "ngram.onnx")
-    plots = ["An alien robot lands on a planet.", "A wacky prank goes wrong " * 9, "", "Love."]
+def _onnx_probs(ort, model: NgramGenreModel, path: Path, plots: list[str]) -> np.ndarray:  # noqa: ANN001
+    """The exported graph's probabilities for `plots`, fed as `onnx_ids` rows padded and masked."""
     rows = model.onnx_ids(plots)
     width = max(len(r) for r in rows)
     ids = np.zeros((len(rows), width), dtype=np.int64)
@@ -120,8 +116,17 @@ def test_onnx_export_matches_numpy(ngram_bundle, tmp_path: Path) -> None:
     for i, row in enumerate(rows):
         ids[i, : len(row)], mask[i, : len(row)] = row, 1
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (probs,) = session.run(["probs"], {"ids": ids, "mask": mask})
-    np.testing.assert_allclose(probs, model.predict_raw(plots), atol=1e-5, rtol=0)
+    return session.run(["probs"], {"ids": ids, "mask": mask})[0]
+
+
+def test_onnx_export_matches_numpy(ngram_bundle, tmp_path: Path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    model = ngram_bundle[0].model
+    path = model.export_onnx(tmp_path / "ngram.onnx")
+    plots = ["An alien robot lands on a planet.", "A wacky prank goes wrong " * 9, "", "Love."]
+    np.testing.assert_allclose(_onnx_probs(ort, model, path, plots), model.predict_raw(plots),
+                               atol=1e-5, rtol=0)  # fmt: skip
 
 
 def test_learns_from_a_teacher(tiny_corpus: Path, tmp_path: Path) -> None:
@@ -247,12 +252,5 @@ def test_learned_word_weights_train_round_trip_and_export(
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     path = model.export_onnx(tmp_path / "ngram.onnx")
-    rows = model.onnx_ids(plots)
-    width = max(len(r) for r in rows)
-    ids = np.zeros((len(rows), width), dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)], mask[i, : len(row)] = row, 1
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (probs,) = session.run(["probs"], {"ids": ids, "mask": mask})
-    np.testing.assert_allclose(probs, model.predict_raw(plots), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(_onnx_probs(ort, model, path, plots), model.predict_raw(plots),
+                               atol=1e-5, rtol=0)  # fmt: skip

@@ -230,25 +230,10 @@ def cross_fitted_teacher(
     return TeacherAnswers(train=blend(held), extra_plots=extra_plots, extra=blend(extra))
 
 
-def cross_fitted_probs(
-    teacher: dict[str, Any],
-    labels: Sequence[str],
-    records: Sequence[MovieRecord],
-    targets: np.ndarray,
-    valid_plots: Sequence[str],
-    valid_targets: np.ndarray,
-    folds: int = 5,
-    seed: int = 0,
-    cache_dir: str | Path | None = None,
-    teacher_cache: str | Path | None = None,
-    report: dict[str, Any] | None = None,
-) -> np.ndarray:
-    """The teacher's held-out probabilities of the training movies (`cross_fitted_teacher`
-    without made-up plots)."""
-    return cross_fitted_teacher(
-        teacher, labels, records, targets, valid_plots, valid_targets, folds, seed,
-        cache_dir=cache_dir, teacher_cache=teacher_cache, report=report,
-    ).train  # fmt: skip
+def cross_fitted_probs(*args: Any, **kwargs: Any) -> np.ndarray:
+    """The teacher's held-out probabilities of the training movies alone:
+    `cross_fitted_teacher(...).train`, with the same arguments."""
+    return cross_fitted_teacher(*args, **kwargs).train
 
 
 def soft_targets(hard: np.ndarray, teacher_probs: np.ndarray, alpha: float) -> np.ndarray:
