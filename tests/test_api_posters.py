@@ -174,3 +174,18 @@ def test_model_info_and_openapi_describe_posters(client):
     assert "poster" in single["properties"]
     responses = spec["paths"]["/api/v1/predict"]["post"]["responses"]
     assert "503" in responses and "10 MB" in json.dumps(responses["413"])
+
+
+def test_unknown_and_nameless_form_parts_are_a_400(text_client):
+    # a part without a name comes as the key None beside named ones: never a 500
+    boundary = "b0undary"
+    parts = [("form-data", "x"), ('form-data; name="genre"', "Horror"),
+             ('form-data; name="plot"', "A ghost haunts a house.")]  # fmt: skip
+    body = "".join(f"--{boundary}\r\nContent-Disposition: {d}\r\n\r\n{v}\r\n" for d, v in parts)
+    response = text_client.post(
+        "/api/v1/predict", data=(body + f"--{boundary}--\r\n").encode(),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )  # fmt: skip
+    assert response.status_code == 400
+    message = response.get_json()["error"]["message"]
+    assert "a field without a name" in message and "'genre'" in message

@@ -105,9 +105,11 @@ def _single(plot: Any, has_plot: bool, poster: bytes | None, explain: Any) -> Pr
 
 def parse_predict_form() -> PredictRequest:
     """A multipart/form-data predict request: fields `plot` (text) and `poster` (a file)."""
-    unknown = sorted(set(request.form) - {"plot"} | set(request.files) - {"poster"})
-    if unknown:
-        raise _bad(f"unknown form field(s) {', '.join(map(repr, unknown))}")
+    # a part whose Content-Disposition has no name comes as the key None
+    fields = (set(request.form) - {"plot"}) | (set(request.files) - {"poster"})
+    if fields:
+        names = sorted("(a field without a name)" if f is None else repr(f) for f in fields)
+        raise _bad(f"unknown form field(s) {', '.join(names)}")
     poster = None
     upload = request.files.get("poster")
     if upload is not None and upload.filename != "":
