@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from moviegenre.bundle import load_bundle
-from moviegenre.models.ngram import UNK_ID, NgramEncoder, NgramGenreModel
+from moviegenre.models.ngram import UNK_ID, NgramEncoder, NgramGenreModel, PairIndex
 from moviegenre.text.tokenizer import PAD, PLOT_SEPARATOR, UNK, fast_word_stream, fast_words
 
 GLOVE = Path(__file__).resolve().parent / "fixtures" / "glove_tiny_8d.txt"
@@ -254,3 +254,20 @@ def test_learned_word_weights_train_round_trip_and_export(
     path = model.export_onnx(tmp_path / "ngram.onnx")
     np.testing.assert_allclose(_onnx_probs(ort, model, path, plots), model.predict_raw(plots),
                                atol=1e-5, rtol=0)  # fmt: skip
+
+
+def test_pair_index_finds_what_a_binary_search_finds_crowded_slots_included() -> None:
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 10**9, size=5000))
+    index = PairIndex(keys)
+    assert index.crowded.any()  # some slots hold two keys: the fallback path runs below
+    queries = np.concatenate([keys, rng.integers(-5, 10**9, size=20000), keys[::7] + 1])
+    rng.shuffle(queries)
+    position, found = index.find(queries)
+    expected = np.isin(queries, keys)
+    np.testing.assert_array_equal(found, expected)
+    np.testing.assert_array_equal(keys[position[found]], queries[found])
+    tiny = PairIndex(np.array([3, 7], dtype=np.int64))  # a 16-slot table
+    assert tiny.find(np.array([7, 3, 5, -1]))[1].tolist() == [True, True, False, False]
+    empty_position, empty_found = PairIndex(np.zeros(0, dtype=np.int64)).find(np.array([0, 1]))
+    assert not empty_found.any()
