@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections import Counter
 
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -31,13 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     from moviegenre.data.dataset import split_records
     from moviegenre.data.readers import read_data
     from moviegenre.models.minilm.static import write_static_vectors
-    from moviegenre.text.embeddings import glove_vocabulary
-    from moviegenre.text.tokenizer import PAD, UNK, fast_words
+    from moviegenre.models.ngram import readable_glove_words, word_counts
+    from moviegenre.text.tokenizer import PAD, UNK
 
     train = split_records(read_data(args.data).usable())["train"]
-    counts = Counter(t.decode() for r in train for t in fast_words(r.plot))
-    # the GloVe words the n-gram model keeps: those the tokenizer can produce whole
-    glove = [w for w in glove_vocabulary(args.glove_words) if fast_words(w) == [w.encode()]]
+    counts = word_counts([r.plot for r in train])
+    glove = readable_glove_words(args.glove_words)  # the GloVe words the n-gram model keeps
     seen = set(glove) | {PAD, UNK}
     words = glove + [w for w, _ in counts.most_common() if w not in seen]
     path = write_static_vectors(args.out, words, args.dim, progress=True)

@@ -35,17 +35,16 @@ SHIPPED_MODELS = {"default": "default_model", "fast": "fast_model"}
 
 def default_model_path() -> Path:
     """The default bundle shipped inside the package."""
-    return Path(__file__).resolve().parent.parent / SHIPPED_MODELS["default"]
+    return model_path("default")
 
 
 def model_path(path: str | Path | None) -> Path:
     """The bundle a model argument names: None is the shipped default; "default" or "fast" is
     that shipped bundle (unless a folder of that name is here); anything else is a path."""
-    if path is None:
-        return default_model_path()
-    if str(path) in SHIPPED_MODELS and not Path(path).exists():
-        return Path(__file__).resolve().parent.parent / SHIPPED_MODELS[str(path)]
-    return Path(path)
+    name = "default" if path is None else str(path)
+    if name in SHIPPED_MODELS and (path is None or not Path(path).exists()):
+        return Path(__file__).resolve().parent.parent / SHIPPED_MODELS[name]
+    return Path(name)
 
 
 def _sha256(path: Path) -> str:

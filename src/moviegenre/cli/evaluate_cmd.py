@@ -23,10 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Predict genres for one split of a labelled data file and score the model. "
         "Every F1, precision and recall figure says which average it is.",
     )
-    parser.add_argument(
-        "--model", help="model bundle directory, or a shipped model: default or fast "
-        "(default: default)",
-    )  # fmt: skip
+    options.add_model_flag(parser)
     parser.add_argument("--data", required=True, help="labelled data file (any supported format)")
     parser.add_argument(
         "--split", choices=SPLITS, default="test",

@@ -8,6 +8,7 @@ import os
 import sys
 from typing import IO
 
+from moviegenre.cli.options import add_model_flag
 from moviegenre.errors import MovieGenreError
 from moviegenre.explain.methods import METHODS, explain_with
 
@@ -22,10 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Predict a plot's genres and mark the words that raised each of them.",
     )
     parser.add_argument("text", nargs="+", metavar="TEXT", help="the plot summary ('-': stdin)")
-    parser.add_argument(
-        "--model", help="model bundle directory, or a shipped model: default or fast "
-        "(default: default)",
-    )  # fmt: skip
+    add_model_flag(parser)
     parser.add_argument(
         "--method", choices=METHODS, default="occlusion",
         help="occlusion (any model, default) or gradients (integrated gradients, PyTorch LSTM)",

@@ -1,4 +1,4 @@
-"""Flags several commands share: the data reader flags and KEY=VALUE option parsing."""
+"""Flags several commands share: the model, the data reader flags and KEY=VALUE options."""
 
 from __future__ import annotations
 
@@ -7,6 +7,17 @@ import json
 from typing import Any
 
 from moviegenre.errors import MovieGenreError
+
+
+def add_model_flag(parser: argparse.ArgumentParser) -> None:
+    """--model: a bundle directory, or the name of a bundle shipped in the package."""
+    from moviegenre.bundle.bundle import SHIPPED_MODELS
+
+    names = " or ".join(SHIPPED_MODELS)
+    parser.add_argument(
+        "--model", metavar="DIR",
+        help=f"model bundle directory, or a shipped model: {names} (default: default)",
+    )  # fmt: skip
 
 
 def add_reader_flags(parser: argparse.ArgumentParser, imdb: bool = False) -> None:

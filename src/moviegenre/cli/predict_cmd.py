@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from moviegenre.cli.options import add_model_flag
 from moviegenre.errors import MovieGenreError
 
 
@@ -22,10 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("text", nargs="?", metavar="TEXT", help="the plot summary ('-': stdin)")
-    parser.add_argument(
-        "--model", metavar="DIR", help="model bundle, or a shipped model: default or fast "
-        "(default: default)",
-    )  # fmt: skip
+    add_model_flag(parser)
     parser.add_argument(
         "--runtime", choices=("auto", "onnx", "native"), default="auto",
         help="auto: ONNX Runtime when the bundle has an export (default)",

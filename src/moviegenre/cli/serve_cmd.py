@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from moviegenre.cli.options import add_model_flag
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from moviegenre.serving.server import (
@@ -19,10 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Serve the genre predictor page and the JSON API at /api/v1/. Listens on "
         "127.0.0.1 only unless --host says otherwise. Stops cleanly on SIGTERM or Ctrl-C.",
     )
-    parser.add_argument(
-        "--model", metavar="DIR", help="model bundle, or a shipped model: default or fast "
-        "(default: default)",
-    )  # fmt: skip
+    add_model_flag(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
     parser.add_argument(

@@ -132,6 +132,20 @@ class NgramEncoder:
         return word_ids, offsets, pair_ids, pair_offsets
 
 
+def word_counts(plots: Sequence[str]) -> Counter:
+    """How often each word (as `fast_words` cuts them) occurs in `plots`."""
+    return Counter(tok.decode() for plot in plots for tok in fast_words(plot))
+
+
+def readable_glove_words(n: int, source: str | Path | None = None) -> list[str]:
+    """The `n` most frequent words of a GloVe file that the tokenizer can produce whole
+    ("n't" or "u.s." never come out of `fast_words` as one word)."""
+    from moviegenre.text.embeddings import glove_vocabulary
+
+    words = glove_vocabulary(n, source) if n else []
+    return [w for w in words if fast_words(w) == [w.encode()]]
+
+
 def _mean_matrix(
     ids: np.ndarray, offsets: np.ndarray, columns: int, scores: np.ndarray | None = None
 ) -> sp.csr_matrix:
@@ -283,14 +297,12 @@ class NgramGenreModel(GenreModel):
     def _fit_vocabulary(self, plots: Sequence[str]) -> tuple[list[str], np.ndarray, int]:
         """Training words (and frequent GloVe words, which carry meaning for unseen plots), then
         the word pairs seen often enough. Returns (words, GloVe matrix rows, words found)."""
-        from moviegenre.text.embeddings import glove_vectors, glove_vocabulary
+        from moviegenre.text.embeddings import glove_vectors
 
-        counts = Counter(tok.decode() for plot in plots for tok in fast_words(plot))
+        counts = word_counts(plots)
         train_words = [t for t, c in counts.most_common() if c >= self.min_count]
         train_words = [t for t in train_words if t not in (PAD, UNK)]
-        extra = glove_vocabulary(self.glove_words, self.embeddings) if self.glove_words else []
-        # only GloVe words the tokenizer can produce ("n't" or "u.s." never come out whole)
-        extra = [w for w in extra if fast_words(w) == [w.encode()]]
+        extra = readable_glove_words(self.glove_words, self.embeddings)
         seen = set(train_words)
         words = [PAD, UNK, *train_words, *(w for w in extra if w not in seen)]
         vectors, found = glove_vectors(words, self.embeddings)
