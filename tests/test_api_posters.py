@@ -189,3 +189,19 @@ def test_unknown_and_nameless_form_parts_are_a_400(text_client):
     assert response.status_code == 400
     message = response.get_json()["error"]["message"]
     assert "a field without a name" in message and "'genre'" in message
+
+
+def test_busy_decode_gate_is_a_json_503_with_retry_after(client, monkeypatch):
+    from moviegenre.images import reader
+
+    gate = reader.DecodeGate(slots=1, wait_s=0.01)
+    monkeypatch.setattr(reader, "DECODE_GATE", gate)
+    monkeypatch.setattr(reader, "GATED_PIXELS", 0)
+    with gate.slot():  # another request holds the only slot
+        response = post(client, {"poster": b64(poster_bytes())})
+        message = error(response, 503)
+        page = client.post("/", data={"plot": "", "poster": (io.BytesIO(poster_bytes()), "p.jpg")})
+    assert "busy" in message
+    assert int(response.headers["Retry-After"]) >= 1
+    assert page.status_code == 503 and int(page.headers["Retry-After"]) >= 1
+    assert post(client, {"poster": b64(poster_bytes())}).status_code == 200

@@ -157,3 +157,68 @@ def test_large_jpeg_is_decoded_at_reduced_scale():
     # draft mode decodes at 1/2, 1/4 or 1/8 scale, never below what the network needs
     assert 448 <= picture.shape[1] <= 1000 and picture.shape[0] >= 336
     assert abs(int(picture[10, 10, 1]) - 200) < 10
+
+
+@pytest.fixture
+def tiny_shrink(monkeypatch):
+    """Shrink anything with a shorter side of 20 px or more, so small images take the big path."""
+    from moviegenre.images import reader
+
+    monkeypatch.setattr(reader, "SHRUNK_SIDE", 10)
+    seen = []
+    original = reader._to_rgb
+
+    def spy(image):
+        seen.append(image.size)
+        return original(image)
+
+    monkeypatch.setattr(reader, "_to_rgb", spy)
+    return seen
+
+
+def test_large_images_are_shrunk_before_conversion(tiny_shrink):
+    picture = read_poster(encode(two_colour((40, 60)), "PNG"))
+    # shorter side 40 = 4 x 10: divided by 4 before any conversion sees it
+    assert picture.shape == (15, 10, 3)
+    assert tiny_shrink == [(10, 15)]
+    assert picture[7, 1].tolist() == [255, 0, 0] and picture[7, 8].tolist() == [0, 0, 255]
+
+
+def test_shrunk_16_bit_palette_and_alpha_convert_like_small_ones(tiny_shrink):
+    grey = np.full((60, 40), 40000, dtype=np.uint16)
+    grey[:, 20:] = 10000
+    picture = read_poster(encode(Image.fromarray(grey), "PNG"))
+    assert picture.shape == (15, 10, 3)
+    # scaled by the brightest pixel (40000 -> 255), not clipped, and no float64 copy is needed
+    assert picture[5, 2].tolist() == [255, 255, 255]
+    assert abs(int(picture[5, 7, 0]) - round(10000 * 255 / 40000)) <= 1
+    palette = Image.new("P", (40, 60), 0)
+    palette.putpalette([0, 0, 0, 255, 0, 0])  # index 0 black (transparent), 1 red
+    palette.paste(1, (0, 0, 20, 60))
+    picture = read_poster(encode(palette, "PNG", transparency=0))
+    assert picture[5, 2].tolist() == [255, 0, 0] and picture[5, 8].tolist() == [255, 255, 255]
+    rgba = Image.new("RGBA", (40, 60), (0, 0, 0, 0))
+    rgba.paste((0, 0, 0, 255), (0, 0, 20, 60))
+    picture = read_poster(encode(rgba, "PNG"))
+    assert picture[5, 2].tolist() == [0, 0, 0] and picture[5, 8].tolist() == [255, 255, 255]
+    # a block half opaque red, half transparent: red over white at half strength, no dark fringe
+    edge = Image.new("RGBA", (40, 60), (0, 0, 0, 0))
+    edge.paste((255, 0, 0, 255), (0, 0, 2, 60))
+    red, green, blue = read_poster(encode(edge, "PNG"))[5, 0].tolist()
+    assert red == 255 and abs(green - 128) <= 1 and green == blue  # not (191, 128, 128)
+    one_bit = Image.new("1", (40, 60), 1)
+    assert read_poster(encode(one_bit, "PNG")).min() == 255
+
+
+def test_decode_gate_refuses_a_large_poster_when_no_slot_frees(monkeypatch):
+    from moviegenre.images import reader
+
+    monkeypatch.setattr(reader, "GATED_PIXELS", 100)
+    gate = reader.DecodeGate(slots=1, wait_s=0.01)
+    large, small = encode(two_colour((20, 10)), "PNG"), encode(two_colour((5, 5)), "PNG")
+    with gate.slot():
+        with pytest.raises(reader.PosterBusyError) as caught:
+            read_poster(large, gate=gate)
+        assert caught.value.status == 503 and caught.value.retry_after >= 1
+        assert read_poster(small, gate=gate).shape == (5, 5, 3)  # under GATED_PIXELS: no wait
+    assert read_poster(large, gate=gate).shape == (10, 20, 3)  # the slot is free again

@@ -1,16 +1,19 @@
 """Read a poster image safely: JPEG, PNG or WebP in, an upright 8-bit RGB picture out.
 
 Everything a user sends passes through `read_poster`: the byte size is checked before decoding,
-the pixel count before any pixel is decoded (decompression bombs), JPEGs are decoded at a reduced
-scale when they are far larger than the network needs, and every decoding failure becomes a
-one-line `PosterError`.
+the pixel count before any pixel is decoded (decompression bombs), large images are shrunk as
+they are decoded (JPEG) or right after (PNG, WebP) and only a few of them are decoded at once
+(`DecodeGate`), and every decoding failure becomes a one-line `PosterError`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
+import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,19 @@ FORMATS = ("JPEG", "PNG", "WEBP")
 # JPEGs are decoded at the smallest power-of-two scale that still covers this (the network reads
 # 224 x 224), which turns a 30 MP photo into a fast, small decode.
 DRAFT_SIZE = (448, 448)
+# Every other image is shrunk right after decoding (a box filter, in C) until its shorter side is
+# at most twice this, so what stays in memory past the decode is under 1 MB and the conversions
+# to RGB run on that small copy.
+SHRUNK_SIDE = 448
+# Images over this many pixels take a slot of the decode gate; smaller ones (typical posters are
+# under 1 MP) decode at once, so a flood of huge posters never delays an ordinary one. Without
+# the gate each server thread could hold a full-size decode (4 bytes a pixel at most).
+GATED_PIXELS = 2_000_000
+# At most this many gated decodes at once per process: each holds at most 4 bytes a pixel of the
+# full-size image (160 MB at 40 MP) for a fraction of a second.
+DEFAULT_DECODE_SLOTS = 2
+# A gated poster waits at most this long for a slot, then is refused with a 503 (Retry-After).
+DEFAULT_DECODE_WAIT_S = 10.0
 
 
 class PosterError(MovieGenreError):
@@ -33,6 +49,51 @@ class PosterError(MovieGenreError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+class PosterBusyError(PosterError):
+    """Too many large posters are being decoded; try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, status=503)
+        self.retry_after = retry_after
+
+
+class DecodeGate:
+    """At most `slots` large-poster decodes at once; a poster that waits `wait_s` is refused."""
+
+    def __init__(
+        self, slots: int = DEFAULT_DECODE_SLOTS, wait_s: float = DEFAULT_DECODE_WAIT_S
+    ) -> None:
+        if slots < 1:
+            raise ValueError(f"a decode gate needs at least 1 slot, got {slots}")
+        self.slots = slots
+        self.wait_s = wait_s
+        self._semaphore = threading.BoundedSemaphore(slots)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one decode slot, or raise PosterBusyError after waiting `wait_s`."""
+        if not self._semaphore.acquire(timeout=self.wait_s):
+            raise PosterBusyError(
+                "the server is busy reading other large images; try again in a few seconds, "
+                "or send a smaller image",
+                retry_after=max(1, round(self.wait_s / 2)),
+            )
+        try:
+            yield
+        finally:
+            self._semaphore.release()
+
+
+# The gate every read_poster call shares unless it is given its own (the server may set another).
+DECODE_GATE = DecodeGate()
+
+
+def set_decode_gate(gate: DecodeGate) -> None:
+    """Make `gate` the one read_poster uses by default (e.g. the server's configured one)."""
+    global DECODE_GATE
+    DECODE_GATE = gate
 
 
 def read_poster_bytes(path: str | Path) -> bytes:
@@ -56,11 +117,14 @@ def _too_large(what: str) -> str:
     return f"{what} is over {MAX_POSTER_BYTES // (1024 * 1024)} MB; send a smaller image"
 
 
-def read_poster(source: bytes | str | Path) -> np.ndarray:
+def read_poster(source: bytes | str | Path, gate: DecodeGate | None = None) -> np.ndarray:
     """Decode a poster (its bytes, or a file path) into an (height, width, 3) uint8 RGB array.
 
     EXIF orientation is applied; greyscale, CMYK, palette, 16-bit and alpha images are turned into
-    plain RGB (transparent parts over white). Raises PosterError for anything else.
+    plain RGB (transparent parts over white). An image whose shorter side is over twice
+    SHRUNK_SIDE comes back shrunk to about SHRUNK_SIDE (aspect kept). Images over GATED_PIXELS
+    wait for a slot of `gate` (default DECODE_GATE) and raise PosterBusyError when none frees in
+    time. Raises PosterError for anything else.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -90,13 +154,17 @@ def read_poster(source: bytes | str | Path) -> np.ndarray:
                 )
             if image.format == "JPEG":
                 image.draft("RGB", DRAFT_SIZE)
-            image.load()  # decode now, inside this try: truncated data fails here
+            gated = width * height > GATED_PIXELS
+            with (gate or DECODE_GATE).slot() if gated else contextlib.nullcontext():
+                image.load()  # decode now, inside this try: truncated data fails here
+                # Shrink before anything else so the full-size decode is freed at once.
+                image = _shrink(image)
             image = ImageOps.exif_transpose(image)
             return _to_rgb(image)
     except PosterError:
         raise
     except UnidentifiedImageError:
-        raise PosterError(f"{where}not an image Pillow reads as JPEG, PNG or WebP") from None
+        raise PosterError(f"{where}not an image in JPEG, PNG or WebP format") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PosterError(
             f"{where}the image has more pixels than the limit of "
@@ -110,19 +178,61 @@ def read_poster(source: bytes | str | Path) -> np.ndarray:
         raise PosterError(f"{where}the image is truncated or corrupt ({reason})") from None
 
 
+def _shrink(image):
+    """`image` divided by a whole factor when its shorter side is at least twice SHRUNK_SIDE.
+
+    Each output pixel is the mean of its factor x factor block (Pillow's `reduce`, in C), taken
+    a band of rows at a time so no full-size copy is made (Pillow's own resize of an image with
+    alpha would convert the whole image first). Palette and 1-bit images go through a
+    nearest-neighbour copy four times the final size (indices cannot be averaged); 16-bit
+    greyscale, which `reduce` does not take, through a box-filter resize.
+    """
+    from PIL import Image
+
+    width, height = image.size
+    factor = min(width, height) // SHRUNK_SIDE
+    if factor < 2:
+        return image
+    size = (-(-width // factor), -(-height // factor))
+    if image.mode in ("P", "1"):
+        middle = (min(width, size[0] * 4), min(height, size[1] * 4))
+        return _palette_free(image.resize(middle, Image.Resampling.NEAREST)).resize(
+            size, Image.Resampling.BOX
+        )
+    if image.mode.startswith("I;16"):
+        return image.resize(size, Image.Resampling.BOX)
+    shrunk = Image.new(image.mode, size)
+    band = factor * 16
+    for top in range(0, height, band):
+        strip = image.crop((0, top, width, min(height, top + band)))
+        shrunk.paste(strip.reduce(factor), (0, top // factor))
+    return shrunk
+
+
+def _palette_free(image):
+    """A palette or 1-bit image as RGB, RGBA (when it has transparency) or L."""
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode == "P":
+        return image.convert("RGBA" if "transparency" in image.info else "RGB")
+    return image.convert("RGBA")  # PA
+
+
 def _to_rgb(image) -> np.ndarray:
     """Any Pillow mode as 8-bit RGB; alpha is composited over white (posters are shown on white)."""
     from PIL import Image
 
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        # 16-bit and float greyscale: scale to 0..255 (a plain convert would clip to white)
-        values = np.asarray(image, dtype=np.float64)
+        # 16-bit and float greyscale: scaled so the brightest pixel is white when it is over 255
+        # (a plain convert would clip to white). float32 on the shrunk picture, never float64.
+        values = np.asarray(image).astype(np.float32)
         peak = float(values.max()) if values.size else 0.0
-        scale = 255.0 / peak if peak > 255 else 1.0
-        grey = np.clip(values * scale, 0, 255).astype(np.uint8)
+        if peak > 255:
+            values *= np.float32(255.0 / peak)
+        grey = np.clip(values, 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("P", "1"):
+        image = _palette_free(image)
     if image.mode in ("LA", "PA", "La", "RGBa"):
         image = image.convert("RGBA")
     if image.mode == "RGBA":
@@ -130,5 +240,5 @@ def _to_rgb(image) -> np.ndarray:
         background.paste(image, mask=image.getchannel("A"))
         image = background
     elif image.mode != "RGB":
-        image = image.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+        image = image.convert("RGB")  # L, CMYK, YCbCr, LAB, HSV
     return np.asarray(image, dtype=np.uint8)

@@ -13,7 +13,7 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
-from moviegenre.images.reader import MAX_POSTER_BYTES, PosterError, read_poster
+from moviegenre.images.reader import MAX_POSTER_BYTES, PosterBusyError, PosterError, read_poster
 from moviegenre.serving.service import LARGE_BODY_WAIT_S, MAX_BODY_BYTES, MAX_LARGE_BODIES
 
 _large_bodies = threading.BoundedSemaphore(MAX_LARGE_BODIES)
@@ -78,6 +78,22 @@ def picture(data: bytes) -> Any:
         raise poster_http_error(exc) from None
 
 
+class PosterBusy(HTTPException):
+    """503 with Retry-After: the decode gate (images/reader.py) had no slot in time."""
+
+    code = 503
+
+    def __init__(self, description: str, retry_after: int) -> None:
+        super().__init__(description=description)
+        self.retry_after = retry_after
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [*super().get_headers(*args, **kwargs), ("Retry-After", str(self.retry_after))]
+
+
 def poster_http_error(exc: PosterError) -> HTTPException:
+    """The HTTP error for a poster that cannot be used (the one place a PosterError maps)."""
+    if isinstance(exc, PosterBusyError):
+        return PosterBusy(str(exc), exc.retry_after)
     error = RequestEntityTooLarge if exc.status == 413 else BadRequest
     return error(description=f"poster: {exc}")

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from moviegenre.images.reader import MAX_POSTER_BYTES, PosterError, read_poster
-from moviegenre.serving.bodies import body_slot, no_poster_too_large
+from moviegenre.serving.bodies import body_slot, no_poster_too_large, poster_http_error
 from moviegenre.serving.service import MAX_BODY_BYTES, ModelService, current_service
 
 # Templates and static files live beside app.py, where the Flask app itself finds them.
@@ -114,6 +114,8 @@ def index() -> str:
             try:
                 picture = read_poster(poster)
             except PosterError as exc:
+                if exc.status == 503:  # busy: the error page, with Retry-After
+                    raise poster_http_error(exc) from None
                 error = f"The poster cannot be used: {exc}"
         if error is None and not plot.strip() and picture is None:
             error = (
