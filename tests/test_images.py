@@ -182,6 +182,11 @@ def test_large_images_are_shrunk_before_conversion(tiny_shrink):
     assert picture.shape == (15, 10, 3)
     assert tiny_shrink == [(10, 15)]
     assert picture[7, 1].tolist() == [255, 0, 0] and picture[7, 8].tolist() == [0, 0, 255]
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display": kept through the shrink
+    rotated = read_poster(encode(two_colour((40, 60)), "PNG", exif=exif))
+    assert rotated.shape == (10, 15, 3)
+    assert rotated[1, 7].tolist() == [255, 0, 0] and rotated[8, 7].tolist() == [0, 0, 255]
 
 
 def test_shrunk_16_bit_palette_and_alpha_convert_like_small_ones(tiny_shrink):
@@ -215,6 +220,7 @@ def test_decode_gate_refuses_a_large_poster_when_no_slot_frees(monkeypatch):
 
     monkeypatch.setattr(reader, "GATED_PIXELS", 100)
     gate = reader.DecodeGate(slots=1, wait_s=0.01)
+    assert gate.slots == 1
     large, small = encode(two_colour((20, 10)), "PNG"), encode(two_colour((5, 5)), "PNG")
     with gate.slot():
         with pytest.raises(reader.PosterBusyError) as caught:
@@ -222,3 +228,22 @@ def test_decode_gate_refuses_a_large_poster_when_no_slot_frees(monkeypatch):
         assert caught.value.status == 503 and caught.value.retry_after >= 1
         assert read_poster(small, gate=gate).shape == (5, 5, 3)  # under GATED_PIXELS: no wait
     assert read_poster(large, gate=gate).shape == (10, 20, 3)  # the slot is free again
+
+
+def test_decode_gate_bounds_memory_as_well_as_count():
+    from moviegenre.images.reader import DecodeGate, PosterBusyError
+
+    gate = DecodeGate(slots=3, memory_mb=10, wait_s=0.01)
+    mb = 1024 * 1024
+    with gate.slot(6 * mb):
+        with gate.slot(4 * mb):  # 10 MB together: fits
+            with pytest.raises(PosterBusyError):
+                with gate.slot(1 * mb):  # a third slot is free, the budget is not
+                    pass
+        with pytest.raises(PosterBusyError):
+            with gate.slot(5 * mb):
+                pass
+    with gate.slot(50 * mb):  # over the whole budget: allowed when it is the only one
+        with pytest.raises(PosterBusyError):
+            with gate.slot(0):
+                pass

@@ -430,3 +430,40 @@ def test_a_restarted_server_answers_on_the_same_port(tfidf_bundle):
         assert elapsed < 10
     finally:
         stop_server(second)
+
+
+def test_small_requests_are_run_before_queued_large_ones():
+    from types import SimpleNamespace
+
+    from moviegenre.serving.app import create_app
+    from moviegenre.serving.server import LIGHT_BODY_BYTES, build_server
+
+    server = build_server(create_app(model=SlowModel()), ServerSettings(port=0, threads=1))
+    dispatcher = server.task_dispatcher
+    started, release, order = threading.Event(), threading.Event(), []
+
+    class Task:
+        def __init__(self, name: str, body: int) -> None:
+            self.name, self.requests = name, [SimpleNamespace(content_length=body)]
+
+        def service(self) -> None:
+            if self.name == "first":
+                started.set()
+                release.wait(10)
+            order.append(self.name)
+
+    try:
+        dispatcher.add_task(Task("first", 10))
+        assert started.wait(10)  # the one thread is busy: everything below queues
+        for name, body in [("poster 1", 200_000), ("plot 1", 50), ("poster 2", 300_000),
+                           ("plot 2", LIGHT_BODY_BYTES)]:  # fmt: skip
+            dispatcher.add_task(Task(name, body))
+        release.set()
+        deadline = time.monotonic() + 10
+        while len(order) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert order == ["first", "plot 1", "plot 2", "poster 1", "poster 2"]
+    finally:
+        release.set()
+        dispatcher.shutdown(timeout=1)
+        server.close()

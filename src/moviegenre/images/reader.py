@@ -22,7 +22,8 @@ from moviegenre.errors import MovieGenreError
 
 # A poster is a few hundred KB; 10 MB leaves room for a scan without letting a client fill memory.
 MAX_POSTER_BYTES = 10 * 1024 * 1024
-# 40 megapixels (e.g. 5000 x 8000) decode to 120 MB of RGB at most: larger is refused unread.
+# 40 megapixels (e.g. 5000 x 8000; 160 MB in Pillow, which holds RGB as 4 bytes a pixel): larger
+# is refused unread.
 MAX_POSTER_PIXELS = 40_000_000
 FORMATS = ("JPEG", "PNG", "WEBP")
 # JPEGs are decoded at the smallest power-of-two scale that still covers this (the network reads
@@ -36,11 +37,15 @@ SHRUNK_SIDE = 448
 # under 1 MP) decode at once, so a flood of huge posters never delays an ordinary one. Without
 # the gate each server thread could hold a full-size decode (4 bytes a pixel at most).
 GATED_PIXELS = 2_000_000
-# At most this many gated decodes at once per process: each holds at most 4 bytes a pixel of the
-# full-size image (160 MB at 40 MP) for a fraction of a second.
+# At most this many gated decodes at once per process, and together at most DEFAULT_DECODE_MB of
+# full-size pixels (Pillow holds RGB as 4 bytes a pixel: 160 MB at 40 MP; 16-bit grey 2 bytes):
+# two 16-bit scans at once, or one RGB scan with a 16-bit one, or one RGB scan alone.
 DEFAULT_DECODE_SLOTS = 2
+DEFAULT_DECODE_MB = 256
 # A gated poster waits at most this long for a slot, then is refused with a 503 (Retry-After).
 DEFAULT_DECODE_WAIT_S = 10.0
+# Bytes a pixel of each mode takes in Pillow's memory while decoding (others: 4).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 4, "PA": 4, "I;16": 2, "I;16B": 2, "I;16L": 2}
 
 
 class PosterError(MovieGenreError):
@@ -60,30 +65,53 @@ class PosterBusyError(PosterError):
 
 
 class DecodeGate:
-    """At most `slots` large-poster decodes at once; a poster that waits `wait_s` is refused."""
+    """Bounds large-poster decodes: at most `slots` at once and `memory_mb` of pixels together.
+
+    A decode asks for the bytes its full-size image takes; it waits until both fit (one that
+    alone is over the budget waits until it is the only one), and is refused with
+    PosterBusyError after `wait_s` seconds.
+    """
 
     def __init__(
-        self, slots: int = DEFAULT_DECODE_SLOTS, wait_s: float = DEFAULT_DECODE_WAIT_S
+        self,
+        slots: int = DEFAULT_DECODE_SLOTS,
+        memory_mb: int = DEFAULT_DECODE_MB,
+        wait_s: float = DEFAULT_DECODE_WAIT_S,
     ) -> None:
-        if slots < 1:
-            raise ValueError(f"a decode gate needs at least 1 slot, got {slots}")
+        if slots < 1 or memory_mb < 1:
+            raise ValueError(f"a decode gate needs slots and memory >= 1, got {slots}, {memory_mb}")
         self.slots = slots
+        self.budget = memory_mb * 1024 * 1024
         self.wait_s = wait_s
-        self._semaphore = threading.BoundedSemaphore(slots)
+        self._active = 0
+        self._held = 0
+        self._changed = threading.Condition()
 
     @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one decode slot, or raise PosterBusyError after waiting `wait_s`."""
-        if not self._semaphore.acquire(timeout=self.wait_s):
-            raise PosterBusyError(
-                "the server is busy reading other large images; try again in a few seconds, "
-                "or send a smaller image",
-                retry_after=max(1, round(self.wait_s / 2)),
-            )
+    def slot(self, nbytes: int = 0) -> Iterator[None]:
+        """Hold a slot and `nbytes` of the budget, or raise PosterBusyError after `wait_s`."""
+
+        def fits() -> bool:
+            if self._active == 0:
+                return True
+            return self._active < self.slots and self._held + nbytes <= self.budget
+
+        with self._changed:
+            if not self._changed.wait_for(fits, timeout=self.wait_s):
+                raise PosterBusyError(
+                    "the server is busy reading other large images; try again in a few "
+                    "seconds, or send a smaller image",
+                    retry_after=max(1, round(self.wait_s / 2)),
+                )
+            self._active += 1
+            self._held += nbytes
         try:
             yield
         finally:
-            self._semaphore.release()
+            with self._changed:
+                self._active -= 1
+                self._held -= nbytes
+                self._changed.notify_all()
 
 
 # The gate every read_poster call shares unless it is given its own (the server may set another).
@@ -154,11 +182,14 @@ def read_poster(source: bytes | str | Path, gate: DecodeGate | None = None) -> n
                 )
             if image.format == "JPEG":
                 image.draft("RGB", DRAFT_SIZE)
-            gated = width * height > GATED_PIXELS
-            with (gate or DECODE_GATE).slot() if gated else contextlib.nullcontext():
-                image.load()  # decode now, inside this try: truncated data fails here
-                # Shrink before anything else so the full-size decode is freed at once.
-                image = _shrink(image)
+            decoded = image.size[0] * image.size[1]  # after draft: what will be decoded
+            if decoded > GATED_PIXELS:
+                nbytes = decoded * _MODE_BYTES.get(image.mode, 4)
+                with (gate or DECODE_GATE).slot(nbytes):
+                    image = _decode_and_shrink(image)
+                _give_back_memory()
+            else:
+                image = _decode_and_shrink(image)
             image = ImageOps.exif_transpose(image)
             return _to_rgb(image)
     except PosterError:
@@ -176,6 +207,38 @@ def read_poster(source: bytes | str | Path, gate: DecodeGate | None = None) -> n
         # struct.error (some broken PNG and WebP headers).
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PosterError(f"{where}the image is truncated or corrupt ({reason})") from None
+
+
+def _decode_and_shrink(image):
+    """Decode `image` (truncated data fails here) and shrink it before anything else is done."""
+    image.load()
+    shrunk = _shrink(image)
+    if shrunk is not image:
+        shrunk.info = dict(image.info)  # EXIF orientation, palette transparency
+        image.close()  # free the full-size pixels now, not when the garbage collector runs
+    return shrunk
+
+
+def _give_back_memory() -> None:
+    """Hand freed heap memory back to the system after a large decode (glibc only).
+
+    Pillow allocates a large image in 16 MB blocks, which glibc serves from per-thread heaps and
+    keeps after they are freed; without this, every server thread would keep the largest image it
+    ever decoded.
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
 
 
 def _shrink(image):

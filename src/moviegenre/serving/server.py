@@ -24,6 +24,9 @@ DEFAULT_TIMEOUT = 30
 # After SIGTERM: the requests already read get this long to be answered before the process exits.
 DRAIN_SECONDS = 10
 MAX_HEADER_BYTES = 64 * 1024
+# Requests with a body up to this size (a plot, a few plots) are run before queued larger ones
+# (posters, long batches), so a flood of posters never makes a plot wait behind it.
+LIGHT_BODY_BYTES = 64 * 1024
 # File descriptors beyond the connections: listener, wake-up pipe, model files, temp files, logs.
 FD_RESERVE = 64
 
@@ -125,7 +128,7 @@ def build_server(app: Any, settings: ServerSettings) -> Any:
     from waitress.adjustments import Adjustments
     from waitress.channel import HTTPChannel
     from waitress.server import TcpWSGIServer
-    from waitress.task import ErrorTask
+    from waitress.task import ErrorTask, ThreadedTaskDispatcher
 
     from moviegenre.serving.app import ERROR_HINTS
 
@@ -141,6 +144,24 @@ def build_server(app: Any, settings: ServerSettings) -> Any:
             self.set_close_on_finish()
             self.content_length = len(body)
             self.write(body)
+
+    class LightFirstDispatcher(ThreadedTaskDispatcher):
+        """waitress's thread pool, with small requests queued ahead of large ones.
+
+        A task is a connection with its requests read; one whose first request has a body of
+        at most LIGHT_BODY_BYTES goes after the light tasks already queued and before any large
+        one. Large tasks keep their order, so none waits for ever unless light ones never stop.
+        """
+
+        def add_task(self, task: Any) -> None:
+            if not _is_light(task):
+                super().add_task(task)
+                return
+            with self.lock:
+                queue = self.queue
+                at = next((i for i, t in enumerate(queue) if not _is_light(t)), len(queue))
+                queue.insert(at, task)
+                self.queue_cv.notify()
 
     class Channel(HTTPChannel):
         error_task_class = JsonErrorTask
@@ -218,7 +239,17 @@ def build_server(app: Any, settings: ServerSettings) -> Any:
             wasyncore.close_all(self._map)
 
     max_body = int(app.config["MAX_CONTENT_LENGTH"])
-    return Server(app, adj=Adjustments(**settings.adjustments(max_body)))
+    dispatcher = LightFirstDispatcher()
+    dispatcher.set_thread_count(settings.threads)
+    return Server(app, adj=Adjustments(**settings.adjustments(max_body)), dispatcher=dispatcher)
+
+
+def _is_light(task: Any) -> bool:
+    """Whether a queued waitress task (a connection) carries a request with a small body."""
+    requests = getattr(task, "requests", None)
+    if not requests:
+        return True
+    return (getattr(requests[0], "content_length", 0) or 0) <= LIGHT_BODY_BYTES
 
 
 def _quiet_waitress_logs() -> None:
