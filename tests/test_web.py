@@ -42,7 +42,7 @@ def test_page_has_the_form_examples_and_viewport(client):
     html = response.get_data(as_text=True)
     found = tags(html)
     forms = [a for t, a in found if t == "form"]
-    assert forms == [{"id": "predict-form", "method": "post", "action": "/",
+    assert forms == [{"id": "predict-form", "method": "post", "action": "/#result",
                       "enctype": "multipart/form-data"}]  # fmt: skip
     assert any(t == "textarea" and a.get("name") == "plot" for t, a in found)
     assert any(t == "input" and a.get("name") == "explain" and a.get("type") == "checkbox"
@@ -139,3 +139,32 @@ def test_explain_checkbox_renders_highlights_without_javascript(client):
         as_text=True
     )
     assert re.search(r'<span class="(pos|neg)-[1-5]">ghost</span>', html)
+
+
+def _shown(html: str, element_id: str) -> bool:
+    """Whether the element with `element_id` is rendered without the hidden attribute."""
+    found = [a for _, a in tags(html) if a.get("id") == element_id]
+    assert len(found) == 1, element_id
+    return "hidden" not in found[0]
+
+
+def test_gibberish_says_why_no_genre_and_shows_the_prior(client):
+    response = client.post("/", data={"plot": "asdkjh qwpoeiru zxmcnv bvlkqw"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert not _shown(html, "none")  # "no genre is above its threshold" would contradict bars
+    assert _shown(html, "withheld") and "cannot read this plot" in html
+    bars = [a for _, a in tags(html) if a.get("id") == "bars"][0]
+    assert "prior" in bars["class"].split()
+    warnings = re.findall(r'<li class="warning" data-code="[a-z_]+">(.)', html)
+    assert warnings and all(first.isupper() for first in warnings)
+    readable = client.post("/", data={"plot": "A ghost haunts a family in an old house."})
+    html = readable.get_data(as_text=True)
+    assert not _shown(html, "withheld") and not _shown(html, "threshold-note")
+
+
+def test_footer_and_tagline_speak_to_users(client):
+    html = client.get("/").get_data(as_text=True)
+    footer = html[html.index("<footer") :]
+    assert "Reads plot summaries" in footer and "Model:" not in footer
+    assert "genres from a plot summary" in html

@@ -26,7 +26,7 @@ COMMAND_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moviegenre",
-        description="Predict a movie's genres from its plot summary.",
+        description="Predict a movie's genres from its plot summary, its poster, or both.",
     )
     parser.add_argument("--version", action="version", version=f"moviegenre {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -8,6 +8,7 @@
   if (!form || !window.fetch) {
     return; // old browser: the plain form post still works
   }
+  document.documentElement.classList.add("js"); // the styled poster picker replaces the native one
   const plotBox = $("plot");
   const explainBox = $("explain");
   const submit = $("predict-button");
@@ -18,8 +19,10 @@
   let posterData = null; // the chosen poster as a data: URL (what the API and the preview take)
   let lastExplanation = null;
   let lastPlot = "";
+  let answered = 0; // answers rendered so far (data-answered on #result: tests wait on it)
 
   const percent = (p) => Math.max(0, Math.min(100, Math.round(p * 100)));
+  const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -30,12 +33,14 @@
 
   function showError(message) {
     const box = $("error");
-    box.textContent = message;
+    // The API names the field ("poster: ..."); the page says it in words.
+    box.textContent = capitalise(message.replace(/^poster: /, "The poster cannot be used: "));
     box.hidden = false;
   }
 
-  function renderBars(data) {
+  function renderBars(data, withheld) {
     const bars = $("bars");
+    bars.classList.toggle("prior", withheld);
     bars.replaceChildren();
     const chosen = new Set(data.genres);
     const order = Object.keys(data.scores).sort((a, b) => data.scores[b] - data.scores[a]);
@@ -100,43 +105,75 @@
     if (select.options.length) renderHighlight(select.value);
   }
 
+  function dropPoster(message) {
+    posterBox.value = "";
+    showPoster(null);
+    if (message) showError(message);
+  }
+
   function showPoster(file) {
     posterData = null;
     preview.hidden = true;
     preview.removeAttribute("src");
     clearPoster.hidden = !file;
+    $("poster-name").textContent = file ? file.name : "No poster chosen";
+    $("poster-choose").textContent = file ? "Choose another…" : "Choose an image…";
     if (!file) return;
+    $("error").hidden = true;
     if (file.size > MAX_POSTER_BYTES) {
-      showError("The poster is over 10 MB; choose a smaller image.");
+      dropPoster("The poster is over 10 MB; choose a smaller image.");
       return;
     }
     const reader = new FileReader();
     reader.onload = () => {
-      posterData = String(reader.result);
-      preview.src = posterData; // a data: URL, which the page's CSP allows for images
-      preview.hidden = false;
+      const data = String(reader.result);
+      // Shown only once the browser has drawn it: a file that is not an image never leaves a
+      // broken-image icon behind, and is not sent.
+      preview.onload = () => {
+        posterData = data;
+        preview.hidden = false;
+      };
+      preview.onerror = () =>
+        dropPoster("That file is not a picture this page can read; choose a JPEG, PNG or WebP image.");
+      preview.src = data; // a data: URL, which the page's CSP allows for images
     };
-    reader.onerror = () => showError("Could not read that file.");
+    reader.onerror = () => dropPoster("Could not read that file; choose another image.");
     reader.readAsDataURL(file);
   }
 
   function render(data, plot) {
     const chips = $("genres");
     chips.replaceChildren(...data.genres.map((g) => el("li", "chip", g)));
-    $("none").hidden = data.genres.length > 0;
     $("inputs-used").textContent = (data.inputs || ["plot"]).join(" + ");
     $("inputs").hidden = false;
     $("truncated").hidden = !data.truncated;
     const warnings = data.warnings || [];
     $("warnings").replaceChildren(...warnings.map((w) => {
-      const item = el("li", "warning", w.message);
+      const item = el("li", "warning", capitalise(w.message));
       item.dataset.code = w.code;
       return item;
     }));
     $("warnings").hidden = warnings.length === 0;
-    renderBars(data);
+    // A plot without one known word gets no genre on purpose (the server's rule); its bars are
+    // then only the model's prior, and the page says so instead of "no genre is above".
+    const inputs = data.inputs || ["plot"];
+    const withheld = data.genres.length === 0 && !inputs.includes("poster") &&
+      warnings.some((w) => w.code === "unknown_words");
+    $("none").hidden = data.genres.length > 0 || withheld;
+    $("withheld").hidden = !withheld;
+    $("bars-heading").textContent = withheld ? "What the model expects of any plot" : "All genres";
+    $("threshold-note").hidden = !inputs.includes("poster");
+    $("threshold-note-text").textContent = inputs.length === 1
+      ? "With a poster alone, the thresholds are the poster model's."
+      : "With a poster, each threshold blends the plot model's and the poster model's: the lines sit elsewhere than for a plot alone.";
+    renderBars(data, withheld);
     $("result").hidden = false;
     renderExplanation(data, plot);
+    answered += 1;
+    $("result").dataset.answered = String(answered);
+    // On a phone the answer is below the fold: bring it into view and move focus to it.
+    $("result").scrollIntoView({ block: "start" });
+    $("result-heading").focus({ preventScroll: true });
   }
 
   async function predict() {
@@ -187,10 +224,7 @@
   $("explain-genre").addEventListener("change", (event) => renderHighlight(event.target.value));
   if (posterBox) {
     posterBox.addEventListener("change", () => showPoster(posterBox.files[0] || null));
-    clearPoster.addEventListener("click", () => {
-      posterBox.value = "";
-      showPoster(null);
-    });
+    clearPoster.addEventListener("click", () => dropPoster(null));
     if (posterBox.files && posterBox.files[0]) showPoster(posterBox.files[0]); // back button
   }
   for (const link of document.querySelectorAll("a.example")) {
