@@ -70,3 +70,39 @@ def test_wheel_contains_the_shipped_models(tmp_path):
         "moviegenre/serving/templates/index.html" in names
         or not (REPO / "src/moviegenre/serving/templates/index.html").exists()
     )
+
+
+def test_the_serving_install_leaves_out_reports_and_parquet():
+    import re
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+
+    def names(requirements: list[str]) -> set[str]:
+        return {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+    serving = names(project["dependencies"])
+    assert not serving & {"matplotlib", "pyarrow", "torch"}, serving
+    extras = project["optional-dependencies"]
+    assert "matplotlib" in names(extras["report"]) and "pyarrow" in names(extras["parquet"])
+    assert {"report", "parquet"} <= set(re.findall(r"\w+", extras["all"][0].split("[", 1)[1]))
+
+
+def test_a_missing_extra_is_a_one_line_error_with_the_install_hint(tmp_path, monkeypatch, capsys):
+    from moviegenre.cli.main import main
+
+    source = tmp_path / "movies.csv"
+    source.write_text("title,overview,genres\nA,A ghost haunts a house.,Horror\n")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if the serving install had no pyarrow
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    assert main(["data", "convert", str(source), str(tmp_path / "movies.parquet")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "pip install 'moviegenre[parquet]'" in error
+    assert not (tmp_path / "movies.parquet").exists()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    from moviegenre.errors import MovieGenreError
+    from moviegenre.evaluation.report import _pyplot
+
+    with pytest.raises(MovieGenreError, match=r"moviegenre\[report\]"):
+        _pyplot()

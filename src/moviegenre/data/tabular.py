@@ -20,7 +20,7 @@ from moviegenre.data.cells import (
     parse_year,
 )
 from moviegenre.data.record import LoadResult, MovieRecord
-from moviegenre.errors import MovieGenreError
+from moviegenre.errors import MovieGenreError, optional_import
 from moviegenre.genres import normalize_genres
 
 SPLITS = ("train", "valid", "test")
@@ -406,8 +406,8 @@ def iter_parquet(
     poster_column: str | None = None,
 ) -> Iterator[MovieRecord]:
     """Stream records from a Parquet file, batch by batch."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa = optional_import("pyarrow", "parquet", "reading Parquet")
+    pq = optional_import("pyarrow.parquet", "parquet", "reading Parquet")
 
     try:
         parquet = pq.ParquetFile(path)

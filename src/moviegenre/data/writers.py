@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from moviegenre.data.record import MovieRecord
-from moviegenre.errors import MovieGenreError
+from moviegenre.errors import MovieGenreError, optional_import
 from moviegenre.files import atomic_path, atomic_writer
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
@@ -79,8 +79,8 @@ def _as_json(record: MovieRecord) -> dict:
 
 
 def _write_parquet(records: Iterable[MovieRecord], path: Path, batch: int = 8192) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa = optional_import("pyarrow", "parquet", "writing Parquet")
+    pq = optional_import("pyarrow.parquet", "parquet", "writing Parquet")
 
     schema = pa.schema(
         [

@@ -8,6 +8,7 @@ import io
 import math
 from typing import Any
 
+from moviegenre.errors import optional_import
 from moviegenre.evaluation.metrics import AVERAGE_NOTES, CALIBRATION_NOTES
 
 # Headline rows: (label shown, metric key, which average it is).
@@ -53,8 +54,7 @@ def _png(figure: Any) -> str:
 
 
 def _pyplot() -> Any:
-    import matplotlib
-
+    matplotlib = optional_import("matplotlib", "report", "the HTML report")
     matplotlib.use("Agg")  # no display: the report is rendered to files, also on servers
     import matplotlib.pyplot as plt
 
