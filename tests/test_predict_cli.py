@@ -387,3 +387,31 @@ def test_gzip_cut_short_is_a_one_line_error_and_no_output(
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith(f"moviegenre: error: {source}: damaged gzip file")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plots.jsonl.gz"]
+
+
+def test_row_estimate_for_the_progress_bar(tmp_path, monkeypatch):
+    import gzip
+
+    from moviegenre.inference import batch
+    from moviegenre.inference.batch import estimate_rows
+
+    lines = "".join(f'{{"plot": "plot number {i}"}}\n' for i in range(1000))
+    (tmp_path / "a.jsonl").write_text(lines)
+    assert estimate_rows(tmp_path / "a.jsonl") == 1000  # read whole: exact
+    (tmp_path / "a.csv").write_text("plot\n" + "".join(f"plot number {i}\n" for i in range(999)))
+    assert estimate_rows(tmp_path / "a.csv") == 999  # the header is not a row
+    monkeypatch.setattr(batch, "ESTIMATE_SAMPLE", 2000)  # a sample, then scaled by the size
+    assert abs(estimate_rows(tmp_path / "a.jsonl") - 1000) <= 50
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    assert estimate_rows(tmp_path / "a.jsonl.gz") is None
+    assert estimate_rows("-") is None and estimate_rows(tmp_path) is None
+
+
+def test_progress_bar_has_a_total_when_the_file_size_is_known(tmp_path, tfidf_bundle, capsys):
+    from moviegenre.inference.batch import predict_file
+
+    source = tmp_path / "plots.jsonl"
+    source.write_text("".join(f'{{"plot": "A ghost haunts house {i}."}}\n' for i in range(40)))
+    predict_file(source, tmp_path / "out.jsonl", tfidf_bundle, progress=True)
+    bar = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "100%" in bar and "40/40" in bar

@@ -20,6 +20,11 @@ from moviegenre.files import atomic_writer
 from moviegenre.prediction import Prediction, to_predictions
 
 DEFAULT_CHUNK = 512
+# The progress bar's row total for a text file is estimated from the newlines in its first
+# ESTIMATE_SAMPLE bytes and its size: a total and time left for the cost of one small read.
+ESTIMATE_SAMPLE = 1024 * 1024
+# Compressed inputs (gzip, bzip2, xz, zip) give no cheap estimate: their bar shows a count.
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"PK\x03\x04")
 # Chunks allowed in flight per worker: enough to keep workers busy, small enough for flat memory.
 IN_FLIGHT_PER_WORKER = 4
 NO_PLOT = "empty plot"
@@ -192,6 +197,37 @@ def _output(path: str | Path) -> Iterator[IO[str]]:
         yield handle
 
 
+def estimate_rows(path: str | Path) -> int | None:
+    """About how many rows `path` holds, cheaply, or None when that cannot be known cheaply.
+
+    Parquet: the exact count from its footer. An uncompressed text file (CSV, TSV, JSON Lines):
+    its size times the newlines per byte of its first ESTIMATE_SAMPLE bytes, less a CSV/TSV
+    header line (plots with line breaks inside quotes make it an overestimate). Anything else
+    (stdin, compressed, a folder): None.
+    """
+    path = Path(path)
+    try:
+        if not path.is_file():
+            return None
+        size = path.stat().st_size
+        if path.suffix.lower() == ".parquet":
+            try:
+                import pyarrow.parquet as pq
+            except ImportError:
+                return None
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        with open(path, "rb") as handle:
+            sample = handle.read(ESTIMATE_SAMPLE)
+    except (OSError, ValueError):
+        return None
+    if not sample or sample.startswith(_COMPRESSED_MAGIC):
+        return None
+    lines = sample.count(b"\n") + (0 if sample.endswith(b"\n") else 1)
+    rows = lines if len(sample) == size else round(size * lines / len(sample))
+    header = path.suffix.lower() in (".csv", ".tsv", ".txt")
+    return max(0, rows - (1 if header else 0))
+
+
 def predict_file(
     input_path: str | Path,
     output_path: str | Path,
@@ -258,8 +294,9 @@ def predict_file(
             else:
                 slots = None
                 results = (predict_lines(model, chunk, poster_root) for chunk in pieces)
-            bar = tqdm(unit="rows", desc="predict", disable=not progress, file=sys.stderr,
-                       dynamic_ncols=True, mininterval=0.5)  # fmt: skip
+            total = estimate_rows(input_path) if progress else None
+            bar = tqdm(unit=" rows", desc="predict", disable=not progress, file=sys.stderr,
+                       dynamic_ncols=True, mininterval=0.5, total=total)  # fmt: skip
             with bar:
                 for text in results:
                     if slots is not None:
@@ -268,7 +305,12 @@ def predict_file(
                     rows = text.count("\n")  # one line per row; json.dumps escapes newlines
                     result.lines += rows
                     result.bad_posters += text.count('"error": "poster: ')
+                    if bar.total is not None and bar.n + rows > bar.total:
+                        bar.total = bar.n + rows  # an underestimate: never past 100%
                     bar.update(rows)
+                if bar.total is not None and bar.n != bar.total:
+                    bar.total = bar.n  # the estimate was high (skipped rows, multi-line plots)
+                    bar.refresh()
             if pool is not None:
                 pool.close()
                 pool.join()
