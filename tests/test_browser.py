@@ -103,6 +103,7 @@ def test_warnings_show_above_the_bars(browser, server):
         assert page.locator("#none").is_hidden()
         assert "cannot read this plot" in page.locator("#withheld").inner_text()
         assert "prior" in page.locator("#bars").get_attribute("class")
+        assert "not applied" in page.locator("#legend-rule").inner_text()
         assert page.locator("#bars-heading").text_content() == "What the model expects of any plot"
         warnings_y = page.locator("#warnings").bounding_box()["y"]
         assert warnings_y < page.locator("#bars").bounding_box()["y"]

@@ -162,6 +162,9 @@
     $("none").hidden = data.genres.length > 0 || withheld;
     $("withheld").hidden = !withheld;
     $("bars-heading").textContent = withheld ? "What the model expects of any plot" : "All genres";
+    $("legend-rule").textContent = withheld
+      ? "(not applied: this plot cannot be read)"
+      : "(a genre is chosen when its bar reaches the line)";
     $("threshold-note").hidden = !inputs.includes("poster");
     $("threshold-note-text").textContent = inputs.length === 1
       ? "With a poster alone, the thresholds are the poster model's."
