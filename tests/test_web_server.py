@@ -467,3 +467,42 @@ def test_small_requests_are_run_before_queued_large_ones():
         release.set()
         dispatcher.shutdown(timeout=1)
         server.close()
+
+
+def test_large_requests_never_hold_every_thread():
+    from types import SimpleNamespace
+
+    from moviegenre.serving.app import create_app
+    from moviegenre.serving.server import build_server
+
+    server = build_server(create_app(model=SlowModel()), ServerSettings(port=0, threads=2))
+    dispatcher = server.task_dispatcher
+    release, order, started = threading.Event(), [], threading.Event()
+
+    class Task:
+        def __init__(self, name: str, body: int) -> None:
+            self.name, self.requests = name, [SimpleNamespace(content_length=body)]
+
+        def service(self) -> None:
+            order.append(self.name)
+            if self.name == "poster 1":
+                started.set()
+                release.wait(10)
+
+    try:
+        dispatcher.add_task(Task("poster 1", 200_000))
+        assert started.wait(10)
+        dispatcher.add_task(Task("poster 2", 200_000))  # a thread is idle, yet it must wait
+        dispatcher.add_task(Task("plot", 50))
+        deadline = time.monotonic() + 10
+        while "plot" not in order and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert order == ["poster 1", "plot"]  # the second thread stayed free for the plot
+        release.set()
+        while len(order) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert order == ["poster 1", "plot", "poster 2"]
+    finally:
+        release.set()
+        dispatcher.shutdown(timeout=1)
+        server.close()

@@ -30,8 +30,8 @@ FORMATS = ("JPEG", "PNG", "WEBP")
 # 224 x 224), which turns a 30 MP photo into a fast, small decode.
 DRAFT_SIZE = (448, 448)
 # Every other image is shrunk right after decoding (a box filter, in C) until its shorter side is
-# at most twice this, so what stays in memory past the decode is under 1 MB and the conversions
-# to RGB run on that small copy.
+# under twice this, so what stays in memory past the decode is about 1 MB at a poster's
+# proportions and the conversions to RGB run on that small copy.
 SHRUNK_SIDE = 448
 # Images over this many pixels take a slot of the decode gate; smaller ones (typical posters are
 # under 1 MP) decode at once, so a flood of huge posters never delays an ordinary one. Without

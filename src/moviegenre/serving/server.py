@@ -146,22 +146,61 @@ def build_server(app: Any, settings: ServerSettings) -> Any:
             self.write(body)
 
     class LightFirstDispatcher(ThreadedTaskDispatcher):
-        """waitress's thread pool, with small requests queued ahead of large ones.
+        """waitress's thread pool, with small requests first and a thread kept free for them.
 
-        A task is a connection with its requests read; one whose first request has a body of
-        at most LIGHT_BODY_BYTES goes after the light tasks already queued and before any large
-        one. Large tasks keep their order, so none waits for ever unless light ones never stop.
+        A task is a connection with its requests read. One whose first request has a body of at
+        most LIGHT_BODY_BYTES (a plot) goes after the light tasks already queued and before any
+        large one (a poster); large tasks keep their order. At most threads - 1 large tasks run
+        at once (when there are 2 threads or more), so a flood of posters, each waiting for the
+        decode gate, never holds every thread while plots wait behind it.
         """
 
+        heavy_running = 0
+
         def add_task(self, task: Any) -> None:
-            if not _is_light(task):
-                super().add_task(task)
-                return
             with self.lock:
                 queue = self.queue
-                at = next((i for i, t in enumerate(queue) if not _is_light(t)), len(queue))
-                queue.insert(at, task)
+                if _is_light(task):
+                    at = next((i for i, t in enumerate(queue) if not _is_light(t)), len(queue))
+                    queue.insert(at, task)
+                else:
+                    queue.append(task)
                 self.queue_cv.notify()
+
+        def _runnable(self) -> bool:
+            if not self.queue:
+                return False
+            if _is_light(self.queue[0]):  # light ones sit before every heavy one
+                return True
+            threads = len(self.threads) - self.stop_count
+            return self.heavy_running < max(1, threads - 1)
+
+        def handler_thread(self, thread_no: int) -> None:
+            # waitress's loop (waitress/task.py), taking only what _runnable allows
+            while True:
+                with self.lock:
+                    while not self._runnable() and self.stop_count == 0:
+                        self.active_count -= 1
+                        self.queue_cv.wait()
+                        self.active_count += 1
+                    if self.stop_count > 0:
+                        self.active_count -= 1
+                        self.stop_count -= 1
+                        self.threads.discard(thread_no)
+                        self.thread_exit_cv.notify()
+                        break
+                    task = self.queue.popleft()
+                    heavy = not _is_light(task)
+                    self.heavy_running += heavy
+                try:
+                    task.service()
+                except BaseException:
+                    self.logger.exception("Exception when servicing %r", task)
+                finally:
+                    if heavy:
+                        with self.lock:
+                            self.heavy_running -= 1
+                            self.queue_cv.notify()
 
     class Channel(HTTPChannel):
         error_task_class = JsonErrorTask
