@@ -111,6 +111,19 @@ def test_label_file_maps_drops_and_keeps_only_its_labels(tmp_path: Path) -> None
     assert genres_of(path, str(rules)) == [("Drama",), ("Comedy",)]
 
 
+def test_a_bundle_keeps_the_label_file_it_was_trained_with(tmp_path: Path) -> None:
+    from moviegenre.data.labels import vocabulary_of
+
+    rules = tmp_path / "labels.json"
+    rules.write_text(json.dumps({
+        "labels": {"Drama": ["TV Dramas"], "Comedy": []}, "drop": ["Movies"], "min_count": 3,
+    }))  # fmt: skip
+    kept = vocabulary_of({"label_vocabulary": load_vocabulary(rules).to_json()})
+    assert kept.map(["tv  dramas", "Movies", "comedy", "Other"]) == ("Drama", "Comedy")
+    assert (kept.min_count, kept.others) == (3, "drop")
+    assert vocabulary_of({}).is_tmdb  # bundles from before label vocabularies
+
+
 def test_bad_label_files_say_what_and_where(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"labels": {"A": ["b"],\n  "drop": [}\n')

@@ -173,9 +173,9 @@ def vocabulary_from_json(table: object, where: str, name: str) -> LabelVocabular
     )  # fmt: skip
 
 
-def vocabulary_of(manifest: dict[str, Any]) -> LabelVocabulary:
+def vocabulary_of(manifest: dict[str, Any] | None) -> LabelVocabulary:
     """The vocabulary a bundle was trained with (TMDB's for bundles from before it was kept)."""
-    kept = manifest.get("label_vocabulary") or {}
+    kept = (manifest or {}).get("label_vocabulary") or {}
     name = kept.get("vocabulary", TMDB)
     if name in (TMDB, AS_WRITTEN) and len(kept) <= 1:
         return load_vocabulary(name)
