@@ -72,6 +72,15 @@ def test_separator_is_decided_per_column() -> None:
     assert column_separator(['["A, B", "C"]', "D"]) == ","  # JSON lists carry their own split
 
 
+def test_a_late_pipe_switches_the_column_to_pipes() -> None:
+    from moviegenre.data.labels import AS_WRITTEN_VOCABULARY, LabelCells
+
+    cells = LabelCells(AS_WRITTEN_VOCABULARY, ",")
+    assert cells.split("Dramas, Comedies") == ["Dramas", "Comedies"]
+    assert cells.split(f"{COMMA}| Music ") == [COMMA, "Music"]
+    assert cells.split("Dramas, Comedies") == ["Dramas, Comedies"]  # "|" from now on
+
+
 def test_as_written_keeps_labels_whole(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text(
