@@ -195,8 +195,8 @@ def read_data(path: str | Path, **options: object) -> LoadResult:
     include_tv (IMDb lists: keep TV series and episodes), poster_column (tables: which column
     holds a poster image path, kept as the record's `poster`), labels (a LabelVocabulary, or
     "tmdb" (default), "as-written" or a label file's path: how genre names become labels, see
-    docs/labels.md). Damaged rows are skipped and counted
-    in `skip_reasons`; records without a plot or genres are kept (see `usable()`).
+    docs/labels.md). Damaged rows are skipped and counted in `skip_reasons`; records without a
+    plot or genres are kept (see `usable()`).
     """
     stream = RecordStream(path, **options)
     records = list(stream)
