@@ -159,6 +159,8 @@ def _poster_file(tmp_path: Path, genres: list[str]) -> Path:
 
 
 def test_upload_a_poster_see_it_and_get_bars(browser, poster_server, tmp_path):
+    from playwright.sync_api import expect
+
     context, page, problems = open_page(
         browser, poster_server, viewport={"width": 1200, "height": 1100}
     )
@@ -175,15 +177,16 @@ def test_upload_a_poster_see_it_and_get_bars(browser, poster_server, tmp_path):
         page.fill("#plot", "A haunted house where a ghost and a demon scream in the night.")
         with page.expect_response("**/api/v1/predict"):
             page.click("#predict-button")
-        page.wait_for_function(
-            "document.getElementById('inputs-used').textContent === 'plot + poster'"
-        )
+        # Playwright's own text polling, not wait_for_function: once a string predicate needs a
+        # second poll (a slow, loaded machine) it is evaluated in the page, which the page's CSP
+        # (no 'unsafe-eval') refuses.
+        expect(page.locator("#inputs-used")).to_have_text("plot + poster")
         page.screenshot(path=str(ARTIFACTS / "page-poster.png"), full_page=True)
         page.click("#poster-clear")  # drop the poster: the plot alone again
         assert page.locator("#poster-preview").is_hidden()
         with page.expect_response("**/api/v1/predict"):
             page.click("#predict-button")
-        page.wait_for_function("document.getElementById('inputs-used').textContent === 'plot'")
+        expect(page.locator("#inputs-used")).to_have_text("plot")
         assert not problems, problems
     finally:
         context.close()
