@@ -49,9 +49,18 @@ def render_model_card(manifest: dict[str, Any]) -> str:
         "",
         f"- Format: {manifest['format']} v{manifest['format_version']}, "
         f"written by moviegenre {manifest['moviegenre_version']} on {manifest['created']}",
-        f"- Genres ({len(manifest['labels'])}): {', '.join(manifest['labels'])}",
+        f"- Genres ({len(manifest['labels'])}): {_listed(manifest['labels'])}",
         f"- At least {manifest['min_genres']} genre(s) always returned",
     ]
+    counts = manifest.get("label_counts") or {}
+    if counts.get("train"):
+        vocabulary = (manifest.get("label_vocabulary") or {}).get("vocabulary", "tmdb")
+        lines += ["", "## Labels", "", f"Label vocabulary: `{vocabulary}` (docs/labels.md).", ""]
+        lines += ["| label | training movies | movies in the file |", "| --- | ---: | ---: |"]
+        lines += [
+            f"| {_cell(label)} | {n} | {counts.get('all', {}).get(label, '')} |"
+            for label, n in counts["train"].items()
+        ]
     training = manifest.get("training") or {}
     if training:
         lines += ["", "## Training", ""]
@@ -88,9 +97,32 @@ def render_model_card(manifest: dict[str, Any]) -> str:
         "",
         "## Limits",
         "",
-        "Trained on TMDB overviews of mostly English-language feature films; plots of other kinds "
-        "(TV episodes, very short loglines, other languages) will score lower. Genres are TMDB's, "
-        "which are coarse and sometimes disputed.",
+        _limits(manifest),
         "",
     ]
     return "\n".join(lines)
+
+
+def _listed(labels: list[str]) -> str:
+    """Labels in a line: separated by "; " when one of them holds a comma."""
+    return ("; " if any("," in label for label in labels) else ", ").join(labels)
+
+
+def _cell(text: str) -> str:
+    """A label as a Markdown table cell (a "|" inside would end the cell)."""
+    return text.replace("|", "\\|")
+
+
+def _limits(manifest: dict[str, Any]) -> str:
+    vocabulary = (manifest.get("label_vocabulary") or {}).get("vocabulary", "tmdb")
+    if vocabulary != "tmdb":
+        data = (manifest.get("training") or {}).get("data", "its training file")
+        return (
+            f"Trained on {data} with that catalogue's own labels; plots unlike its descriptions "
+            "will score lower, and labels with few training movies are the least reliable."
+        )
+    return (
+        "Trained on TMDB overviews of mostly English-language feature films; plots of other kinds "
+        "(TV episodes, very short loglines, other languages) will score lower. Genres are TMDB's, "
+        "which are coarse and sometimes disputed."
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from moviegenre.cli.options import add_reader_flags, reader_options
+from moviegenre.cli.options import add_labels_flag, add_reader_flags, reader_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inspect.add_argument("path", help="data file (any supported format) or CMU corpus folder")
     inspect.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_reader_flags(inspect, imdb=True)
+    add_labels_flag(inspect, default=None)
     inspect.set_defaults(func=run_inspect)
 
     convert = commands.add_parser(
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     convert.add_argument("input", help="data file (any supported format)")
     convert.add_argument("output", help="file to write; its extension picks the format")
     add_reader_flags(convert, imdb=True)
+    add_labels_flag(convert)
     convert.set_defaults(func=run_convert)
 
     imdb = commands.add_parser(
@@ -57,11 +59,15 @@ def _progress(iterable, path: str):  # noqa: ANN001, ANN202 - a thin tqdm wrappe
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from moviegenre.data.summary import summarize
+    from moviegenre.data.summary import label_choices, summarize
 
-    summary = summarize(
-        args.path, progress=lambda stream: _progress(stream, args.path), **reader_options(args)
-    )
+    options = reader_options(args)
+    label_file = options.pop("labels", None)
+    if label_file in ("tmdb", "as-written"):
+        label_file = None  # both are always shown
+    choices = label_choices(args.path, label_file, **options)  # a bad label file fails first
+    summary = summarize(args.path, progress=lambda stream: _progress(stream, args.path), **options)
+    summary["label_choices"] = choices
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
         return 0
@@ -94,6 +100,12 @@ def _human(summary: dict) -> str:
         f"plot length (words): min {stats['min']}, median {stats['median']}, "
         f"mean {stats['mean']}, max {stats['max']}"
     )
+    for choice, found in summary.get("label_choices", {}).items():
+        lines.append(f"labels with --labels {choice}: {found['labels']}")
+        lines += [f"  {count:>6}  {label}" for label, count in found["counts"].items()]
+        if found["below_min_count"]:
+            lines.append(f"  under min_count ({found['below_min']}): "
+                         + ", ".join(found["below_min_count"]))  # fmt: skip
     return "\n".join(lines)
 
 

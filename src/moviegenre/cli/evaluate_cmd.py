@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(plot only, poster only, plot + poster, as far as the model reads them)",
     )  # fmt: skip
     options.add_reader_flags(parser)
+    options.add_labels_flag(parser, default=None)
     parser.set_defaults(func=run)
 
 
@@ -152,11 +153,14 @@ def summary_table(metrics: dict[str, Any]) -> str:
             was = f" (uncalibrated {before[key]:.4f})" if key in before else ""
             lines.append(f"{label:<22}{metrics[key]:>8.4f}   {CALIBRATION_NOTES[key]}{was}")
     per_ece = metrics.get("per_genre_ece") or {}
-    lines += ["", f"{'genre':<18}{'support':>8}{'precision':>11}{'recall':>8}{'F1':>7}{'ECE':>8}"]
+    # As wide as the longest label: a catalogue's own labels can be long.
+    width = max([18, *(len(name) + 2 for name in metrics["per_genre"])])
+    heading = f"{'support':>8}{'precision':>11}{'recall':>8}{'F1':>7}{'ECE':>8}"
+    lines += ["", f"{'genre':<{width}}{heading}"]
     for name, m in sorted(metrics["per_genre"].items(), key=lambda item: -item[1]["support"]):
         ece = f"{per_ece[name]:>8.4f}" if name in per_ece else ""
         lines.append(
-            f"{name:<18}{m['support']:>8}{m['precision']:>11.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}"
+            f"{name:<{width}}{m['support']:>8}{m['precision']:>11.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}"
             + ece
         )
     return "\n".join(lines)
@@ -164,12 +168,14 @@ def summary_table(metrics: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from moviegenre.api import load_model
+    from moviegenre.data.labels import vocabulary_of
     from moviegenre.files import write_text_atomic
 
     model = load_model(args.model)
-    metrics, targets, probs = evaluate(
-        model, args.data, args.split, args.batch_size, **options.reader_options(args)
-    )
+    readers = options.reader_options(args)
+    # Without --labels, the data is read the way the model's training file was.
+    readers.setdefault("labels", vocabulary_of(model.metadata))
+    metrics, targets, probs = evaluate(model, args.data, args.split, args.batch_size, **readers)
     metrics["split"] = args.split
     metrics["model"] = str(model.metadata.get("path") or args.model or "default")
     metrics["model_type"] = model.kind

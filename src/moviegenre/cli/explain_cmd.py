@@ -78,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
     if args.genre:
         unknown = [g for g in args.genre if g not in model.labels]
         if unknown:
+            # "; " when a label holds a comma ("Arts, Entertainment, and Culture"), so each
+            # label reads as one.
+            sep = "; " if any("," in label for label in model.labels) else ", "
             raise MovieGenreError(
-                f"--genre {unknown[0]!r}: unknown genre; "
-                f"this model knows: {', '.join(model.labels)}"
+                f"--genre {unknown[0]!r}: unknown genre; this model knows: {sep.join(model.labels)}"
             )
     prediction = to_predictions(model, [plot], model.predict_proba([plot]))[0]
     shown = list(dict.fromkeys(args.genre)) if args.genre else prediction.genres

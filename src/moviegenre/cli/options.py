@@ -34,6 +34,16 @@ def add_reader_flags(parser: argparse.ArgumentParser, imdb: bool = False) -> Non
         )  # fmt: skip
 
 
+def add_labels_flag(parser: argparse.ArgumentParser, default: str | None = "tmdb") -> None:
+    """--labels: TMDB's genres, the labels as the file writes them, or a label file."""
+    parser.add_argument(
+        "--labels", metavar="tmdb|as-written|FILE.json", default=default,
+        help="how genre names become labels: tmdb (TMDB's 19 and their aliases), as-written "
+        "(every label as the file writes it) or a label file (docs/labels.md)"
+        + (f"; default {default}" if default else ""),
+    )  # fmt: skip
+
+
 def reader_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options `read_data`/`iter_records` take, from the flags `add_reader_flags` added.
 
@@ -47,6 +57,7 @@ def reader_options(args: argparse.Namespace) -> dict[str, Any]:
         ("text_column", args.text_column),
         ("genre_column", args.genre_column),
         ("include_tv", getattr(args, "include_tv", False)),
+        ("labels", getattr(args, "labels", None)),
     )
     return {key: value for key, value in pairs if value}
 

@@ -8,14 +8,23 @@ import os
 import sys
 
 from moviegenre.calibration import DEFAULT_METHOD, METHODS
-from moviegenre.cli.options import add_reader_flags, parse_key_value, reader_options
+from moviegenre.cli.options import (
+    add_labels_flag,
+    add_reader_flags,
+    parse_key_value,
+    reader_options,
+)
 from moviegenre.models import MODEL_TYPES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train a model and write a bundle directory")
     parser.add_argument("--data", required=True, help="training data file (any supported format)")
-    parser.add_argument("--model-type", default="lstm", choices=sorted(MODEL_TYPES))
+    parser.add_argument(
+        "--model-type", choices=sorted(MODEL_TYPES),
+        help="default: lstm for TMDB's genres; for a file's own labels, the own-labels default "
+        "(docs/labels.md)",
+    )  # fmt: skip
     parser.add_argument("--out", required=True, help="bundle directory to write")
     parser.add_argument("--threshold-metric", choices=("f1", "mcc"), default="f1")
     parser.add_argument(
@@ -28,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="let the model answer no genre (default: the most probable genre is always returned)",
     )  # fmt: skip
     add_reader_flags(parser)
+    add_labels_flag(parser)
     neural = parser.add_argument_group("neural model options (lstm, ngram, minilm)")
     neural.add_argument("--epochs", type=int, help="maximum number of epochs (early stopping)")
     neural.add_argument("--seed", type=int, help="random seed (reproducible on CPU)")
@@ -183,10 +193,16 @@ def run_posters(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from moviegenre.training.build import default_model_type
+
+    if args.model_type is None:
+        args.model_type = default_model_type(args.labels)
     if args.model_type in ("poster", "fusion"):
         return run_posters(args)
     from moviegenre.training.train import headline, train
 
+    options = reader_options(args)
+    labels = options.pop("labels", None)
     result = train(
         args.data,
         args.model_type,
@@ -195,9 +211,10 @@ def run(args: argparse.Namespace) -> int:
         threshold_metric=args.threshold_metric,
         calibration=None if args.calibration == "none" else args.calibration,
         min_genres=0 if args.allow_no_genre else 1,
-        reader_options=reader_options(args),
+        reader_options=options,
         distill=distill_settings(args),
         cache_dir=args.cache_dir,
+        labels=labels,
     )
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, rank 0 reports (and wrote the bundle)

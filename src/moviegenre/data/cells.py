@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from moviegenre.data.labels import LabelCells, LabelVocabulary, as_written, is_label
 from moviegenre.errors import MovieGenreError
 from moviegenre.genres import TMDB_GENRE_IDS, is_genre_name, normalize_genres
 
@@ -77,10 +78,12 @@ def detect_layout(
     genre_column: str | None = None,
     one_hot_values: Sequence[Sequence[str]] = (),
     poster_column: str | None = None,
+    own_labels: bool = False,
 ) -> Layout:
     """Find the text, genre, title and year columns of a table from its header.
 
-    `one_hot_values` are a few data rows, used to confirm that genre-named columns hold 0/1.
+    `one_hot_values` are a few data rows, used to confirm that genre-named columns hold 0/1;
+    with `own_labels` (a vocabulary other than TMDB's) any other 0/1 column is a label column.
     """
     header = tuple(str(h) for h in header)
     if text_column:
@@ -104,7 +107,7 @@ def detect_layout(
     else:
         genre = find_column(header, GENRE_NAMES)
         if genre is None:
-            one_hot = _one_hot_columns(header, text, one_hot_values)
+            one_hot = _one_hot_columns(header, text, one_hot_values, own_labels)
     poster = named_column(header, poster_column, path, "poster") if poster_column else None
     taken = {text, genre, poster, *one_hot}
 
@@ -128,16 +131,26 @@ def detect_layout(
 
 
 def _one_hot_columns(
-    header: Sequence[str], text: int, rows: Sequence[Sequence[str]]
+    header: Sequence[str], text: int, rows: Sequence[Sequence[str]], own_labels: bool = False
 ) -> tuple[int, ...]:
-    """Columns named after a genre and holding only 0/1 in the sample rows (at least two)."""
+    """Columns named after a genre and holding only 0/1 in the sample rows (at least two).
+
+    With `own_labels`, any column not named like a title, year, id or split may be one.
+    """
     keys = [column_key(h) for h in header]
     # The original IMDb movies_genres.csv layout: title, plot, then one 0/1 column per genre.
     imdb_layout = keys[:2] == ["title", "plot"] and len(header) > 2
+    reserved = {*TITLE_NAMES, *YEAR_NAMES, *ID_NAMES, "split", "sources", "series"}
     candidates = [
         i
         for i, name in enumerate(header)
-        if i != text and name.strip() and (is_genre_name(name) or (imdb_layout and i >= 2))
+        if i != text
+        and name.strip()
+        and (
+            is_genre_name(name)
+            or (imdb_layout and i >= 2)
+            or (own_labels and keys[i] not in reserved)
+        )
     ]
 
     def holds_flags(i: int) -> bool:
@@ -150,22 +163,24 @@ def _one_hot_columns(
     return chosen if len(chosen) >= 2 else ()
 
 
-def parse_genre_cell(value: object) -> tuple[str, ...]:
+def parse_genre_cell(value: object, cells: LabelCells | None = None) -> tuple[str, ...]:
     """Canonical genres from one genre cell, whatever shape it has; NotAGenreList otherwise.
 
     Accepts a JSON or Python-literal list (of names, TMDB ids or {id, name} objects), a
     Freebase-style JSON object {"/m/..": "Drama"}, or a string delimited by , | or ;.
+    With `cells` (a vocabulary other than TMDB's), a string is split on the column's separator
+    and the names mapped by that vocabulary, not TMDB's alias table.
     """
     if value is None:
         return ()
     if isinstance(value, (list, tuple)):
-        return _genres_from_items(value)
+        return _genres_from_items(value, cells)
     if isinstance(value, dict):
-        return _genres_from_items(list(value.values()))
+        return _genres_from_items(list(value.values()), cells)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise NotAGenreList(f"a {type(value).__name__}")
     if isinstance(value, int):
-        return _genres_from_items([value])
+        return _genres_from_items([value], cells)
     text = value.strip()
     if not text or text in ("[]", "{}"):
         return ()
@@ -174,10 +189,12 @@ def parse_genre_cell(value: object) -> tuple[str, ...]:
     if text[0] in "[{(":
         parsed = _parse_literal(text)
         if isinstance(parsed, dict):
-            return _genres_from_items(list(parsed.values()))
+            return _genres_from_items(list(parsed.values()), cells)
         if isinstance(parsed, (list, tuple)):
-            return _genres_from_items(list(parsed))
+            return _genres_from_items(list(parsed), cells)
         raise NotAGenreList("unparseable list")
+    if cells is not None:
+        return _genres_from_items(cells.split(text), cells)
     tokens = [t.strip() for t in re.split(r"[,|;]", text)]
     return _genres_from_items([t for t in tokens if t])
 
@@ -193,7 +210,9 @@ def _parse_literal(text: str) -> object:
         raise NotAGenreList("unparseable list") from None
 
 
-def _genres_from_items(items: Sequence[object]) -> tuple[str, ...]:
+def _genres_from_items(items: Sequence[object], cells: LabelCells | None = None) -> tuple[str, ...]:
+    if cells is not None:
+        return _own_labels(items, cells.vocabulary)
     names: list[str] = []
     for item in items:
         if isinstance(item, dict):
@@ -217,7 +236,24 @@ def _genres_from_items(items: Sequence[object]) -> tuple[str, ...]:
     return normalize_genres(names)
 
 
-def one_hot_genres(row: Sequence[str], layout: Layout) -> tuple[str, ...]:
+def _own_labels(items: Sequence[object], vocabulary: LabelVocabulary) -> tuple[str, ...]:
+    """Labels as written (numbers too: an own vocabulary has no TMDB ids), then mapped."""
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("name", item.get("genre", item.get("label")))
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise NotAGenreList("an item that is not a label")
+        name = as_written(item)
+        if name and not is_label(name):
+            raise NotAGenreList("an item that is not a label")
+        names.append(name)
+    return vocabulary.map(names)
+
+
+def one_hot_genres(
+    row: Sequence[str], layout: Layout, vocabulary: LabelVocabulary | None = None
+) -> tuple[str, ...]:
     """Genres whose 0/1 column is set; NotAGenreList when a cell is neither 0 nor 1."""
     names = []
     for i in layout.one_hot:
@@ -228,7 +264,7 @@ def one_hot_genres(row: Sequence[str], layout: Layout) -> tuple[str, ...]:
             raise NotAGenreList("a one-hot genre cell that is not 0 or 1")
         if _ONE_HOT[cell]:
             names.append(layout.header[i])
-    return normalize_genres(names)
+    return vocabulary.map(names) if vocabulary is not None else normalize_genres(names)
 
 
 def parse_year(value: object) -> str | None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from moviegenre.data.cmu import PLOTS, looks_like_metadata, looks_like_plots, read_cmu
 from moviegenre.data.corpus import iter_corpus, looks_like_corpus
 from moviegenre.data.imdb import is_imdb_list, read_imdb_lists
+from moviegenre.data.labels import AS_WRITTEN, LabelVocabulary, load_vocabulary
 from moviegenre.data.record import LoadResult, MovieRecord
 from moviegenre.data.tabular import (
     first_line,
@@ -26,7 +28,7 @@ EXPECTED = (
     "expected CSV/TSV, JSON Lines, Parquet, our corpus, IMDb plot.list/genres.list,"
     " the CMU Movie Summary Corpus folder or the Wikipedia Movie Plots CSV"
 )
-OPTIONS = ("text_column", "genre_column", "include_tv", "poster_column")
+OPTIONS = ("text_column", "genre_column", "include_tv", "poster_column", "labels")
 
 
 def detect_format(path: str | Path) -> str:
@@ -92,6 +94,10 @@ class RecordStream:
             raise TypeError(f"unknown reader option(s): {', '.join(sorted(unknown))}")
         self.path = Path(path)
         self.options = options
+        labels = options.get("labels")
+        self.vocabulary = (
+            labels if isinstance(labels, LabelVocabulary) else load_vocabulary(labels)  # type: ignore[arg-type]
+        )
         self.format = detect_format(self.path)
         self.result = LoadResult(path=str(path), format=self.format)
         self.rows = 0
@@ -113,32 +119,46 @@ class RecordStream:
         text_column = self.options.get("text_column")
         genre_column = self.options.get("genre_column")
         poster_column = self.options.get("poster_column")
-        if self.format == "corpus-jsonl" and not poster_column:
+        vocabulary = self.vocabulary
+        if self.format == "corpus-jsonl" and not poster_column and vocabulary.is_tmdb:
             yield from iter_corpus(path, result)
         elif self.format in ("jsonl", "corpus-jsonl"):
-            yield from iter_jsonl(path, result, text_column, genre_column, poster_column)
+            yield from iter_jsonl(
+                path, result, text_column, genre_column, poster_column, vocabulary
+            )
         elif self.format == "parquet":
-            yield from iter_parquet(path, result, text_column, genre_column, poster_column)
+            yield from iter_parquet(
+                path, result, text_column, genre_column, poster_column, vocabulary
+            )
         elif self.format == "delimited":
             yield from iter_delimited(
-                path, result, text_column, genre_column, poster_column=poster_column
-            )
+                path, result, text_column, genre_column, poster_column=poster_column,
+                vocabulary=vocabulary,
+            )  # fmt: skip
         elif poster_column:
             raise MovieGenreError(f"{path}: --poster-column works with tables (CSV, TSV, JSON "
                                   "Lines, Parquet), not this format")  # fmt: skip
         elif self.format == "wikipedia":
-            yield from iter_delimited(
+            yield from self._relabelled(iter_delimited(
                 path,
                 result,
                 text_column or "Plot",
                 genre_column or "Genre",
                 genre_parser=wikipedia_genres,
-            )
+            ))  # fmt: skip
         else:
             loaded = self._load_joined()
             result.skip_reasons.update(loaded.skip_reasons)
             result.dropped.update(loaded.dropped)
-            yield from loaded.records
+            yield from self._relabelled(loaded.records)
+
+    def _relabelled(self, records: Iterable[MovieRecord]) -> Iterator[MovieRecord]:
+        """Formats whose readers name genres themselves: a label file's rules applied after."""
+        if self.vocabulary.is_tmdb or self.vocabulary.name == AS_WRITTEN:
+            yield from records
+            return
+        for record in records:
+            yield replace(record, genres=self.vocabulary.map(record.genres))
 
     def _load_joined(self) -> LoadResult:
         if self.format == "cmu":
@@ -173,8 +193,10 @@ def read_data(path: str | Path, **options: object) -> LoadResult:
 
     Options: text_column / genre_column (tables: which column holds the plot / the genres),
     include_tv (IMDb lists: keep TV series and episodes), poster_column (tables: which column
-    holds a poster image path, kept as the record's `poster`). Damaged rows are skipped and counted
-    in `skip_reasons`; records without a plot or genres are kept (see `usable()`).
+    holds a poster image path, kept as the record's `poster`), labels (a LabelVocabulary, or
+    "tmdb" (default), "as-written" or a label file's path: how genre names become labels, see
+    docs/labels.md). Damaged rows are skipped and counted in `skip_reasons`; records without a
+    plot or genres are kept (see `usable()`).
     """
     stream = RecordStream(path, **options)
     records = list(stream)

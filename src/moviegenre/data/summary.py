@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from moviegenre.data.labels import AS_WRITTEN, TMDB, load_vocabulary
 from moviegenre.data.readers import iter_records
 from moviegenre.data.record import MovieRecord
 from moviegenre.genres import TMDB_GENRES
@@ -68,3 +69,28 @@ def _length_stats(lengths: list[int]) -> dict[str, float]:
         "mean": round(statistics.fmean(lengths), 1),
         "max": max(lengths),
     }
+
+
+def label_choices(
+    path: str | Path, label_file: str | None = None, **options: object
+) -> dict[str, dict[str, Any]]:
+    """The labels `path` gives under each choice of `train --labels`: tmdb, as-written and,
+    when given, a label file. Each: the label counts over rows with a plot, and the labels a
+    label file's min_count would drop (or refuse).
+    """
+    options = {k: v for k, v in options.items() if k != "labels"}
+    choices: dict[str, dict[str, Any]] = {}
+    for spec in (TMDB, AS_WRITTEN, *([label_file] if label_file else [])):
+        vocabulary = load_vocabulary(spec)
+        counts: Counter[str] = Counter()
+        for record in iter_records(path, labels=vocabulary, **options):
+            if record.plot.strip():
+                counts.update(record.genres)
+        rare = sorted(g for g, c in counts.items() if c < vocabulary.min_count)
+        choices[str(spec)] = {
+            "labels": len(counts),
+            "counts": dict(counts.most_common()),
+            "below_min_count": rare,
+            "below_min": vocabulary.below_min if rare else None,
+        }
+    return choices

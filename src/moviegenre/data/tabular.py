@@ -19,6 +19,7 @@ from moviegenre.data.cells import (
     parse_genre_cell,
     parse_year,
 )
+from moviegenre.data.labels import LabelCells, LabelVocabulary, column_separator
 from moviegenre.data.record import LoadResult, MovieRecord
 from moviegenre.errors import MovieGenreError, optional_import
 from moviegenre.genres import normalize_genres
@@ -32,6 +33,8 @@ SAMPLE_ROWS = 50
 FIELD_LIMIT = 16 * 1024 * 1024
 # Parquet rows decoded to Python at once: the reader's peak memory, whatever the file's size.
 PARQUET_BATCH = 1024
+# Rows whose label cells decide a column's separator under an own vocabulary (docs/labels.md).
+SEPARATOR_ROWS = 2000
 
 SKIP_FIELDS = "wrong number of fields"
 SKIP_QUOTING = "broken quoting"
@@ -152,8 +155,12 @@ def iter_delimited(
     genre_parser: GenreParser = parse_genre_cell,
     source: str | None = None,
     poster_column: str | None = None,
+    vocabulary: LabelVocabulary | None = None,
 ) -> Iterator[MovieRecord]:
-    """Stream records from a delimited text file; damaged rows are counted in `result`."""
+    """Stream records from a delimited text file; damaged rows are counted in `result`.
+
+    vocabulary: how genre names become labels (None: TMDB's, through `genre_parser`).
+    """
     with open_text(path) as handle:
         header_line = first_line(path)
         delimiter = sniff_delimiter(header_line)
@@ -165,20 +172,21 @@ def iter_delimited(
                 break
         if header is None:
             raise MovieGenreError(f"{path}: empty file; expected a header line and data rows")
+        own = vocabulary is not None and not vocabulary.is_tmdb
         sample: list[Parsed] = []
         for item in rows:
             sample.append(item)
-            if len(sample) >= SAMPLE_ROWS:
+            if len(sample) >= (SEPARATOR_ROWS if own else SAMPLE_ROWS):
                 break
+        full = [r for r, _ in sample if r is not None and len(r) == len(header)]
         layout = detect_layout(
-            header,
-            str(path),
-            text_column,
-            genre_column,
-            [r for r, _ in sample if r is not None and len(r) == len(header)],
-            poster_column,
+            header, str(path), text_column, genre_column, full[:SAMPLE_ROWS], poster_column, own
+        )  # fmt: skip
+        if own and layout.genre is not None:
+            genre_parser = _own_parser(vocabulary, [r[layout.genre] for r in full])
+        converter = _RowConverter(
+            layout, result, genre_parser, source or path.stem, True, vocabulary
         )
-        converter = _RowConverter(layout, result, genre_parser, source or path.stem, True)
 
         def all_rows() -> Iterator[Parsed]:
             yield from sample
@@ -217,8 +225,10 @@ class _RowConverter:
         genre_parser: GenreParser,
         source: str,
         padded_rows: bool,
+        vocabulary: LabelVocabulary | None = None,
     ) -> None:
         self.layout = layout
+        self.vocabulary = vocabulary
         self.result = result
         self.genre_parser = genre_parser
         self.source = source
@@ -280,7 +290,9 @@ class _RowConverter:
             if layout.genre is not None:
                 genres = self.genres_of(genre_cell)
             elif layout.one_hot:
-                genres = one_hot_genres([_as_text(cell(i)) for i in range(len(row))], layout)
+                genres = one_hot_genres(
+                    [_as_text(cell(i)) for i in range(len(row))], layout, self.vocabulary
+                )
             else:
                 genres = ()
         except NotAGenreList:
@@ -324,6 +336,12 @@ class _RowConverter:
         )
 
 
+def _own_parser(vocabulary: LabelVocabulary, cells: Sequence[object]) -> GenreParser:
+    """A genre parser for an own vocabulary, splitting on the separator the cells use."""
+    splitter = LabelCells(vocabulary, column_separator(cells))
+    return lambda value: parse_genre_cell(value, splitter)
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
 
@@ -347,12 +365,19 @@ def iter_objects(
     genre_column: str | None = None,
     sample: Sequence[dict] = (),
     poster_column: str | None = None,
+    vocabulary: LabelVocabulary | None = None,
 ) -> Iterator[MovieRecord]:
     """Records from a stream of JSON-like objects (JSON Lines, Parquet); None marks a bad line."""
     header = [str(h) for h in header]
     sample_rows = [[_as_text(obj.get(h)) for h in header] for obj in sample]
-    layout = detect_layout(header, str(path), text_column, genre_column, sample_rows, poster_column)
-    converter = _RowConverter(layout, result, parse_genre_cell, path.stem, False)
+    own = vocabulary is not None and not vocabulary.is_tmdb
+    layout = detect_layout(
+        header, str(path), text_column, genre_column, sample_rows, poster_column, own
+    )
+    parser: GenreParser = parse_genre_cell
+    if own and layout.genre is not None:
+        parser = _own_parser(vocabulary, [obj.get(header[layout.genre]) for obj in sample])
+    converter = _RowConverter(layout, result, parser, path.stem, False, vocabulary)
     for obj in objects:
         if obj is None:
             continue
@@ -370,6 +395,7 @@ def iter_jsonl(
     text_column: str | None = None,
     genre_column: str | None = None,
     poster_column: str | None = None,
+    vocabulary: LabelVocabulary | None = None,
 ) -> Iterator[MovieRecord]:
     """Stream records from a JSON Lines file whose keys name the columns."""
     with open_text(path) as handle:
@@ -394,7 +420,7 @@ def iter_jsonl(
 
         yield from iter_objects(
             objects(), list(first), path, result, text_column, genre_column, [first],
-            poster_column,
+            poster_column, vocabulary,
         )  # fmt: skip
 
 
@@ -404,6 +430,7 @@ def iter_parquet(
     text_column: str | None = None,
     genre_column: str | None = None,
     poster_column: str | None = None,
+    vocabulary: LabelVocabulary | None = None,
 ) -> Iterator[MovieRecord]:
     """Stream records from a Parquet file, batch by batch."""
     pa = optional_import("pyarrow", "parquet", "reading Parquet")
@@ -428,7 +455,7 @@ def iter_parquet(
 
     yield from iter_objects(
         objects(), header, path, result, text_column, genre_column, first_rows[:SAMPLE_ROWS],
-        poster_column,
+        poster_column, vocabulary,
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from moviegenre.data.labels import vocabulary_of
 from moviegenre.data.readers import iter_records
 from moviegenre.data.record import MovieRecord
 from moviegenre.errors import MovieGenreError
@@ -258,8 +259,7 @@ def predict_file(
         raise MovieGenreError(f"--workers {workers}: expected 1 or more")
     if batch_size < 1:
         raise MovieGenreError(f"--batch-size {batch_size}: expected 1 or more")
-    options = {"poster_column": poster_column} if poster_column else {}
-    source = iter_records(input_path, text_column=text_column, **options)
+    options: dict[str, Any] = {"poster_column": poster_column} if poster_column else {}
     poster_root = Path(input_path).resolve().parent if poster_column else None
     if model is None and workers == 1:
         from moviegenre.bundle import load_bundle
@@ -270,6 +270,12 @@ def predict_file(
 
         # fail before starting workers
         manifest = read_manifest(model_path)
+    # Genre cells are read the way the model's training file was (a label holding a comma or a
+    # "!" is no damaged row), so every row with a plot gets its line.
+    options["labels"] = vocabulary_of(
+        manifest if model is None else getattr(model, "metadata", None) or {}
+    )
+    source = iter_records(input_path, text_column=text_column, **options)
     if poster_column:
         from moviegenre.models import model_class
 

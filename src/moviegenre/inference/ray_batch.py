@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from moviegenre.data.labels import vocabulary_of
 from moviegenre.data.readers import iter_records
 from moviegenre.data.record import MovieRecord
 from moviegenre.errors import MovieGenreError
@@ -110,8 +111,9 @@ def predict_file_ray(
 
     # Every actor reads the bundle from this path: on a cluster, a path all nodes see.
     bundle = bundle_path(model_path).resolve()
-    read_manifest(bundle)  # a bad bundle stops here, not inside every actor
-    source = iter_records(input_path, text_column=text_column)
+    manifest = read_manifest(bundle)  # a bad bundle stops here, not inside every actor
+    # Genre cells read the way the model's training file was (docs/labels.md).
+    source = iter_records(input_path, text_column=text_column, labels=vocabulary_of(manifest))
     result = BatchResult("stdout" if str(output_path) == "-" else str(output_path))
     started_here = not ray.is_initialized()
     if started_here:

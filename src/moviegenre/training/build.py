@@ -8,6 +8,16 @@ from typing import Any
 from moviegenre.models import model_class
 from moviegenre.models.base import Composite, GenreModel
 
+# The model type `train` fits when --model-type is not given: TMDB's genres get the BiLSTM as
+# always; a file's own labels (--labels as-written or a label file) get this one.
+DEFAULT_MODEL_TYPE = "lstm"
+DEFAULT_OWN_LABELS_MODEL_TYPE = "tfidf"
+
+
+def default_model_type(labels: str | None) -> str:
+    """The model type for a label choice ("tmdb"/None, "as-written" or a label file's path)."""
+    return DEFAULT_MODEL_TYPE if labels in (None, "tmdb") else DEFAULT_OWN_LABELS_MODEL_TYPE
+
 
 def build_model(
     model_type: str,

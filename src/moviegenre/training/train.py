@@ -15,6 +15,7 @@ import numpy as np
 
 from moviegenre.calibration import DEFAULT_METHOD
 from moviegenre.data.dataset import fingerprint, label_set, split_records, target_matrix
+from moviegenre.data.labels import apply_min_count, label_counts, load_vocabulary
 from moviegenre.data.readers import read_data
 from moviegenre.errors import MovieGenreError
 from moviegenre.evaluation.metrics import calibration_metrics, compute_metrics
@@ -24,6 +25,16 @@ from moviegenre.thresholds import decide
 from moviegenre.training.build import build_model
 
 log = logging.getLogger(__name__)
+
+
+def _warn(message: str) -> None:
+    print(f"moviegenre: warning: {message}", file=sys.stderr)
+
+
+def _counts(records: Sequence[Any], labels: Sequence[str]) -> dict[str, int]:
+    """Each label's number of movies in `records`, in the model's label order."""
+    counts = label_counts(records)
+    return {label: counts.get(label, 0) for label in labels}
 
 
 @dataclass
@@ -93,6 +104,7 @@ def train(
     is_writer: bool = True,
     distill: dict[str, Any] | None = None,
     cache_dir: str | Path | None = None,
+    labels: str | Path | None = None,
 ) -> TrainResult:
     """Train `model_type` on the train split of `data`; only a writer (DDP rank 0) writes `out`.
 
@@ -100,13 +112,23 @@ def train(
     distill: {"teacher": model spec (default DEFAULT_TEACHER), "alpha": weight of the hard labels
     (0.5), "folds": 5} trains on hard labels blended with the teacher's cross-fitted probabilities.
     cache_dir: where frozen MiniLM embeddings are kept between runs (the model and the teacher).
+    labels: "tmdb" (None, the default), "as-written" or a label file (docs/labels.md). Under an
+    own vocabulary the model learns every label of the file, even one seen once.
     """
     import os
 
     # Under torchrun every rank trains; only rank 0 writes the bundle.
     is_writer = is_writer and int(os.environ.get("RANK", "0")) == 0
-    loaded = read_data(data, **(reader_options or {}))
-    splits = split_records(loaded.usable())
+    vocabulary = load_vocabulary(labels)
+    loaded = read_data(data, labels=vocabulary, **(reader_options or {}))
+    usable = loaded.usable()
+    if not vocabulary.is_tmdb and not usable:
+        column = (reader_options or {}).get("genre_column") or "genre"
+        raise MovieGenreError(
+            f"{data}: the {column} column holds no labels (no row with both a plot and a label)"
+        )
+    usable = apply_min_count(usable, vocabulary, warn=_warn)
+    splits = split_records(usable)
     train_set, valid_set = splits["train"], splits["valid"]
     if not train_set:
         raise MovieGenreError(
@@ -114,25 +136,27 @@ def train(
         )
     if not valid_set:
         raise MovieGenreError(f"{data}: the validation split is empty; thresholds need one")
-    labels = label_set(train_set)
-    model = build_model(model_type, labels, model_options, cache_dir)
+    # TMDB: the genres of the training split, as always. An own vocabulary: every label of the
+    # file, so a label with a single example (maybe in valid or test) is still the model's.
+    label_names = label_set(train_set if vocabulary.is_tmdb else usable)
+    model = build_model(model_type, label_names, model_options, cache_dir)
     started = time.perf_counter()
-    targets = target_matrix(train_set, labels)
-    valid_plots, valid_targets = [r.plot for r in valid_set], target_matrix(valid_set, labels)
+    targets = target_matrix(train_set, label_names)
+    valid_plots, valid_targets = [r.plot for r in valid_set], target_matrix(valid_set, label_names)
     distilled = None
     train_plots = [r.plot for r in train_set]
     if distill is not None:
         from moviegenre.training.distill import distilled_targets
 
         train_plots, targets, distilled = distilled_targets(
-            model, distill, labels, train_set, targets, valid_plots, valid_targets, cache_dir
+            model, distill, label_names, train_set, targets, valid_plots, valid_targets, cache_dir
         )
     model.fit(train_plots, targets, valid_plots, valid_targets)
     seconds = time.perf_counter() - started
     model.min_genres = min_genres
     model.input_checker = InputChecker.fit(r.plot for r in train_set)
     test_set = splits.get("test") or []
-    tests = {"test": ([r.plot for r in test_set], target_matrix(test_set, labels))}
+    tests = {"test": ([r.plot for r in test_set], target_matrix(test_set, label_names))}
     metrics = tune_and_score(
         model, valid_plots, valid_targets, tests if test_set else {},
         metric=threshold_metric, min_genres=min_genres, calibration=calibration,
@@ -155,6 +179,11 @@ def train(
                 f"{platform.python_version()}",
             },
             "metrics": {name: headline(m) for name, m in metrics.items()},
+            "label_vocabulary": vocabulary.to_json(),
+            "label_counts": {
+                "train": _counts(train_set, label_names),
+                "all": _counts(usable, label_names),
+            },  # fmt: skip
         }
         if distilled is not None:
             extra["training"]["distillation"] = distilled
