@@ -19,6 +19,7 @@ MODEL_TYPES: dict[str, str] = {
     "ensemble": "moviegenre.models.ensemble:EnsembleGenreModel",
     "poster": "moviegenre.models.poster:PosterGenreModel",
     "fusion": "moviegenre.models.fusion:FusionGenreModel",
+    "catalogue": "moviegenre.models.catalogue:CatalogueGenreModel",
 }
 
 
