@@ -110,3 +110,17 @@ def test_options_are_checked_and_work_without_the_prior() -> None:
     assert model.predict_raw(plots[:2]).shape == (2, len(labels))
     with pytest.raises(MovieGenreError, match="not fitted"):
         CatalogueGenreModel(labels).predict_raw(["a plot"])
+
+
+def test_trains_through_the_train_path_and_predicts_from_the_cli(
+    tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from moviegenre.cli.main import main
+    from moviegenre.training.train import train
+
+    result = train(tiny_corpus, "catalogue", tmp_path / "bundle")
+    assert result.metrics["test"]["micro_f1"] > 0.8  # the corpus's cue words are easy
+    capsys.readouterr()
+    code = main(["predict", "--model", str(tmp_path / "bundle"), "--json",
+                 "A haunted house: a ghost and a demon make them scream."])  # fmt: skip
+    assert code == 0 and "Horror" in capsys.readouterr().out
