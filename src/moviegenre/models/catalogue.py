@@ -112,6 +112,8 @@ class CatalogueGenreModel(GenreModel):
         self.prior_model: Predictor | None = None
         self.prior_config: dict[str, Any] = {}
         self.prior_source: Path | None = None  # the fast model's files, copied by save_files
+        # the last batch's plot vectors: `train` scores the validation plots twice in a row
+        self._last_batch: tuple[str, np.ndarray] | None = None
 
     # ----- features ---------------------------------------------------------------------------
     def _load_prior(self, directory: Path, config: dict[str, Any], labels: list[str]) -> None:
@@ -130,6 +132,14 @@ class CatalogueGenreModel(GenreModel):
         assert self.prior_model is not None
         raw = self.prior_model.predict_raw(plots)
         return (_logit(raw) * self.prior_scale).astype(np.float32)
+
+    def _embed(self, plots: list[str]) -> np.ndarray:
+        key = hashlib.sha256("\x00".join(plots).encode("utf-8")).hexdigest()
+        if self._last_batch is not None and self._last_batch[0] == key:
+            return self._last_batch[1]
+        vectors = minilm.embed(plots)
+        self._last_batch = (key, vectors)
+        return vectors
 
     def _vectorizer(self, vocabulary: dict[str, int] | None = None, min_df: int = 1) -> Any:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -194,7 +204,7 @@ class CatalogueGenreModel(GenreModel):
         if not plots:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         t = self.tensors
-        vectors = minilm.embed(plots)
+        vectors = self._embed(plots)
         joined = np.hstack([vectors, self._prior_features(plots)])
         parts = [_sigmoid(joined @ t["emb_w"].T + t["emb_b"])]
         logits = np.broadcast_to(t["tfidf_b"], (len(plots), len(self.labels)))
