@@ -23,6 +23,7 @@ NON_DEFAULT = {
     "ngram": ({"hidden": 64, "min_count": 2}, {"device": "cpu", "progress": False}),
     "poster": ({"C": 0.01}, {"network": "/somewhere/network.onnx"}),
     "fusion": ({}, {}),
+    "catalogue": ({"C": 1.5, "weights": [1.0, 2.0, 1.0], "prior": "none"}, {}),
 }
 
 

@@ -9,24 +9,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from no_torch import BLOCK
 
 from moviegenre.bundle.bundle import default_model_path
 
 # Runs in a fresh interpreter where any import of torch (or libraries built on it) fails, as it
 # would after `pip install moviegenre` without the training extras.
-SCRIPT = textwrap.dedent(
+SCRIPT = BLOCK + textwrap.dedent(
     """
-    import importlib.abc, json, sys
-
-    BLOCKED = ("torch", "sentence_transformers", "transformers", "captum")
-
-    class NoTorch(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in BLOCKED:
-                raise ImportError(f"No module named {name!r} (blocked)", name=name)
-            return None
-
-    sys.meta_path.insert(0, NoTorch())
+    import json
     bundle = sys.argv[1] if sys.argv[1] != "-" else None
     plot = "A haunted house full of ghosts terrifies a young family who just moved in."
 

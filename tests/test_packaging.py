@@ -64,6 +64,11 @@ def test_wheel_contains_the_shipped_models(tmp_path):
         assert listed | {"bundle.json"} == on_disk, name
         missing = sorted(n for n in on_disk if f"moviegenre/{folder}/{n}" not in names)
         assert not missing, f"the wheel lacks {missing}"
+    # the MiniLM encoder on ONNX Runtime and its tokenizer (the catalogue model reads plots with it)
+    assert {
+        "moviegenre/encoders/minilm-l6-int8.onnx",
+        "moviegenre/encoders/minilm-tokenizer.json",
+    } <= names
     assert any(name.startswith("members/") for name in json.loads(
         (default_model_path() / "bundle.json").read_text())["files"])  # fmt: skip
     assert (

@@ -19,7 +19,10 @@ MODEL_TYPES: dict[str, str] = {
     "ensemble": "moviegenre.models.ensemble:EnsembleGenreModel",
     "poster": "moviegenre.models.poster:PosterGenreModel",
     "fusion": "moviegenre.models.fusion:FusionGenreModel",
+    "catalogue": "moviegenre.models.catalogue:CatalogueGenreModel",
 }
+# What `train` uses for a file's own labels when no --model-type is given (docs/catalogue.md).
+DEFAULT_CATALOGUE_MODEL = "catalogue"
 
 
 def model_class(model_type: str, options: dict[str, Any] | None = None) -> type[GenreModel]:
@@ -44,4 +47,4 @@ def model_class(model_type: str, options: dict[str, Any] | None = None) -> type[
     return getattr(module, class_name)
 
 
-__all__ = ["GenreModel", "MODEL_TYPES", "Predictor", "model_class"]
+__all__ = ["DEFAULT_CATALOGUE_MODEL", "GenreModel", "MODEL_TYPES", "Predictor", "model_class"]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from moviegenre.encoders.minilm import chunk_ids  # one chunking rule for torch and ONNX
 from moviegenre.errors import MovieGenreError
 
 # Set before transformers is imported anywhere through this module: the encoder ships inside a
@@ -97,21 +98,6 @@ def frozen_pooler(path: str) -> Any:
     for parameter in pooler.parameters():
         parameter.requires_grad_(False)
     return pooler
-
-
-def chunk_ids(
-    token_ids: Sequence[int], cls_id: int, sep_id: int, max_length: int, overlap: int
-) -> list[list[int]]:
-    """Split one plot's wordpieces into [CLS] .. [SEP] windows of at most `max_length` tokens.
-
-    Consecutive windows share `overlap` wordpieces; together they cover every wordpiece.
-    """
-    window = max_length - 2
-    stride = max(1, window - overlap)
-    starts = [0]
-    while starts[-1] + window < len(token_ids):
-        starts.append(starts[-1] + stride)
-    return [[cls_id, *token_ids[s : s + window], sep_id] for s in starts]
 
 
 def chunk_plots(

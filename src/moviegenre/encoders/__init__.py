@@ -1,0 +1,1 @@
+"""Frozen text encoders that run without PyTorch (ONNX Runtime), shipped inside the package."""
