@@ -23,6 +23,8 @@ NON_DEFAULT = {
     "ngram": ({"hidden": 64, "min_count": 2}, {"device": "cpu", "progress": False}),
     "poster": ({"C": 0.01}, {"network": "/somewhere/network.onnx"}),
     "fusion": ({}, {}),
+    "use": ({"hidden": [0, 32], "epochs": 3}, {"cache_dir": "/somewhere", "threads": 2}),
+    "multilingual": ({}, {}),
 }
 
 

@@ -19,6 +19,8 @@ MODEL_TYPES: dict[str, str] = {
     "ensemble": "moviegenre.models.ensemble:EnsembleGenreModel",
     "poster": "moviegenre.models.poster:PosterGenreModel",
     "fusion": "moviegenre.models.fusion:FusionGenreModel",
+    "use": "moviegenre.models.use:UseGenreModel",
+    "multilingual": "moviegenre.models.multilingual:MultilingualGenreModel",
 }
 
 
