@@ -44,6 +44,9 @@ SUSPECT_SHARE = 0.8
 # The identifier's normalised probability needed to name a language (it gives "Tokyo Philharmonic
 # Orchestra live Kimetsu no Yaiba concert" Aragonese at 0.1, French plots 0.99).
 LANGUAGE_CONFIDENCE = 0.5
+# ... or this much for a plot with under UNKNOWN_SHARE known words: py3langid gives some short
+# Spanish plots 0.48, gibberish 0.07-0.1 (benchmarks/multilingual_check.py).
+FOREIGN_CONFIDENCE = 0.3
 # Fewer words than this: `too_short`. Plots cut to 3 words or fewer keep under two thirds of the
 # full plots' validation micro-F1.
 MIN_WORDS = 4
@@ -69,6 +72,8 @@ LANGUAGE_NAMES = {
 }  # fmt: skip
 # Languages written without spaces between words: their length is counted in characters.
 UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th"})
+# What a caller may state as a plot's language: an ISO 639-1 (or 639-3) code.
+LANGUAGE_PATTERN = "^[A-Za-z]{2,3}$"
 # Codes that are not a human language: "zxx" is py3langid's "no linguistic content".
 _NOT_A_LANGUAGE = {"zxx", "und"}
 
@@ -155,13 +160,25 @@ class InputChecker:
                 return "en", SHORTCUT_CONFIDENCE
         return identify_language(plot)
 
+    def named(self, plot: str, code: str, confidence: float) -> str | None:
+        """`code` when it names the plot's language for the warnings and the routing: confident
+        (LANGUAGE_CONFIDENCE), or FOREIGN_CONFIDENCE for a plot with under UNKNOWN_SHARE known
+        words (such a plot is not English)."""
+        if code in _NOT_A_LANGUAGE:
+            return None
+        if confidence >= LANGUAGE_CONFIDENCE or code == "en":
+            return code
+        if self.known and confidence >= FOREIGN_CONFIDENCE:
+            known, total = self.known_share(plot)
+            if total and known / total < UNKNOWN_SHARE:
+                return code
+        return None
+
     def foreign(self, plot: str, stated: str | None = None) -> str | None:
         """The plot's language when a multilingual model should answer it away from its English
-        member: a confidently named language other than English (None: English or unsure)."""
-        lang, confidence = self.language(plot, stated)
-        if lang == "en" or lang in _NOT_A_LANGUAGE or confidence < LANGUAGE_CONFIDENCE:
-            return None
-        return lang
+        member: a named language other than English (None: English or unsure)."""
+        named = self.named(plot, *self.language(plot, stated))
+        return None if named == "en" else named
 
     @classmethod
     def fit(cls, plots: Iterable[str], min_count: int = MIN_COUNT) -> InputChecker:
@@ -203,7 +220,7 @@ class InputChecker:
         readable = True
         total_words = count_words(plot)
         code, confidence = self.language(plot, language)
-        named = code if code not in _NOT_A_LANGUAGE and confidence >= LANGUAGE_CONFIDENCE else None
+        named = self.named(plot, code, confidence)
         unit = "word"
         if self.covered is not None and named is not None and named != "en":
             # a multilingual model: English words say nothing about a plot in another language,

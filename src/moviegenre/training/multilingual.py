@@ -47,12 +47,16 @@ def build_multilingual(
     mixed with the labels), tune its thresholds and calibrator on valid, and save the composite
     of the English bundle (copied as it is) and the head into `out`."""
     from moviegenre.bundle.bundle import load_bundle, save_bundle
-    from moviegenre.genres import TMDB_GENRES
     from moviegenre.models.multilingual import MultilingualGenreModel
     from moviegenre.models.use import UseGenreModel
     from moviegenre.training.crossfit import crossfit_teacher
 
-    labels = list(TMDB_GENRES)
+    scratch = tempfile.TemporaryDirectory()
+    # a copy: `out` may be the bundle the English model comes from
+    source = Path(scratch.name) / "english"
+    shutil.copytree(english_bundle(english), source)
+    english_model = load_bundle(source)
+    labels = list(english_model.labels)
     parts = _corpus(Path(data))
     if not parts["train"] or not parts["valid"]:
         raise MovieGenreError(f"{data}: needs train and valid rows")
@@ -70,11 +74,7 @@ def build_multilingual(
     head.fit(plots("train"), soft, plots("valid"), targets("valid"))
     head.fit_decisions(plots("valid"), targets("valid"))
     head.cache_dir = None  # a run setting: the shipped head encodes what it is given
-    with tempfile.TemporaryDirectory() as scratch:
-        # a copy: `out` may be the bundle the English model comes from
-        source = Path(scratch) / "english"
-        shutil.copytree(english_bundle(english), source)
-        english_model = load_bundle(source)
+    with scratch:
         model = MultilingualGenreModel(labels, [english_model, head])
         model.thresholds = model.thresholds_for(("plot",)).astype(np.float32)
         model.min_genres = english_model.min_genres

@@ -126,6 +126,11 @@
     $("none").hidden = data.genres.length > 0;
     $("inputs-used").textContent = (data.inputs || ["plot"]).join(" + ");
     $("inputs").hidden = false;
+    const language = data.language;
+    $("language-code").textContent = language
+      ? `${language.code} (${Math.round(language.confidence * 100)}%)` : "";
+    $("language-code").dataset.language = language ? language.code : "";
+    $("language").hidden = !language;
     $("truncated").hidden = !data.truncated;
     const warnings = data.warnings || [];
     $("warnings").replaceChildren(...warnings.map((w) => {
