@@ -101,3 +101,16 @@ def test_every_surface_names_the_language(model, bundle: Path, tmp_path: Path, c
     assert json.loads(out.read_text(encoding="utf-8"))["language"]["code"] == "es"
     page = client.post("/", data={"plot": SPANISH}).get_data(as_text=True)
     assert 'data-language="es"' in page
+
+
+def test_explanations_weigh_words_or_characters_on_the_plots_path(model) -> None:
+    from moviegenre.explain.occlusion import explain
+
+    chinese = "一座闹鬼的房子里充满了幽灵。"
+    found = explain(model, chinese)
+    assert found.unit == "character" and found.info()["unit"] == "character"
+    words = [w for w, _ in next(iter(found.values()))]
+    assert words == [c for c in chinese if c not in "。"]
+    spanish = explain(model, SPANISH)
+    assert spanish.unit == "word" and spanish.explained_words == len(SPANISH.split())
+    assert explain(model, ENGLISH).unit == "word"
