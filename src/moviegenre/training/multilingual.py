@@ -81,6 +81,7 @@ def build_multilingual(
         model.input_checker = english_model.input_checker
         english_manifest = english_model.metadata
         training = {
+            "command": "bash scripts/build_multilingual.sh",
             "data": Path(data).name,
             "head": "use (multilingual Universal Sentence Encoder v3)",
             "teacher": "word TF-IDF (1-2 grams) + logistic regression, 5-fold cross-fitted",
