@@ -149,18 +149,29 @@ class InputChecker:
         """The same known words, for a model that also covers `languages`."""
         return InputChecker(self.known, languages)
 
-    def language(self, plot: str, stated: str | None = None) -> tuple[str, float]:
+    def _share(self, plot: str) -> float | None:
+        """The plot's share of known words (None without known words)."""
+        if not self.known:
+            return None
+        known, total = self.known_share(plot)
+        return known / total if total else 0.0
+
+    def language(
+        self, plot: str, stated: str | None = None, share: float | None = None
+    ) -> tuple[str, float]:
         """(ISO 639-1 code, confidence): stated by the caller (1.0), "en" by the shortcut for a
-        plot with SUSPECT_SHARE known words or more, else py3langid's answer."""
+        plot with SUSPECT_SHARE known words or more, else py3langid's answer. `share`: the known
+        share when the caller has it (one word count per answer)."""
         if stated:
             return stated.strip().lower(), 1.0
-        if self.known:
-            known, total = self.known_share(plot)
-            if total and known / total >= SUSPECT_SHARE:
-                return "en", SHORTCUT_CONFIDENCE
+        share = self._share(plot) if share is None else share
+        if share is not None and share >= SUSPECT_SHARE:
+            return "en", SHORTCUT_CONFIDENCE
         return identify_language(plot)
 
-    def named(self, plot: str, code: str, confidence: float) -> str | None:
+    def named(
+        self, plot: str, code: str, confidence: float, share: float | None = None
+    ) -> str | None:
         """`code` when it names the plot's language for the warnings and the routing: confident
         (LANGUAGE_CONFIDENCE), or FOREIGN_CONFIDENCE for a plot with under UNKNOWN_SHARE known
         words (such a plot is not English)."""
@@ -168,9 +179,9 @@ class InputChecker:
             return None
         if confidence >= LANGUAGE_CONFIDENCE or code == "en":
             return code
-        if self.known and confidence >= FOREIGN_CONFIDENCE:
-            known, total = self.known_share(plot)
-            if total and known / total < UNKNOWN_SHARE:
+        if confidence >= FOREIGN_CONFIDENCE:
+            share = self._share(plot) if share is None else share
+            if share is not None and share < UNKNOWN_SHARE:
                 return code
         return None
 
@@ -219,8 +230,10 @@ class InputChecker:
         out: list[dict[str, str]] = []
         readable = True
         total_words = count_words(plot)
-        code, confidence = self.language(plot, language)
-        named = self.named(plot, code, confidence)
+        counts = self.known_share(plot) if self.known is not None else (0, 0)
+        share = (counts[0] / counts[1] if counts[1] else 0.0) if self.known else None
+        code, confidence = self.language(plot, language, share)
+        named = self.named(plot, code, confidence, share)
         unit = "word"
         if self.covered is not None and named is not None and named != "en":
             # a multilingual model: English words say nothing about a plot in another language,
@@ -236,7 +249,7 @@ class InputChecker:
                     "its genres are a guess from the words it shares with the languages it does"
                 )})  # fmt: skip
         elif self.known is not None:
-            known, total = self.known_share(plot)
+            known, total = counts
             share = known / total if total else 0.0
             readable = known > 0
             if share < UNKNOWN_SHARE:
