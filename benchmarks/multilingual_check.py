@@ -142,6 +142,15 @@ def main(argv: list[str] | None = None) -> int:
         "routed_to_head": int(sum(default.foreign_rows(en_plots))),
         "language_en": round(float(np.mean([p.language["code"] == "en" for p in en_found])), 4),
     }
+    # how often py3langid agrees with the English shortcut (the confidence answers state for it)
+    from moviegenre.text.checks import SUSPECT_SHARE, identify_language
+
+    valid_plots = [r["overview"] for r in rows if r["split"] == "valid"]
+    checker = default.input_checker
+    passed = [p for p in valid_plots if (checker.known_fraction(p) or 0.0) >= SUSPECT_SHARE]
+    agree = sum(identify_language(p)[0] == "en" for p in passed)
+    results["shortcut_agreement"] = {"valid_plots": len(valid_plots), "shortcut": len(passed),
+                                     "identifier_says_en": agree}  # fmt: skip
     print("scored; timing", file=sys.stderr)
     valid = [r["overview"] for r in rows if r["split"] == "valid"][: args.speed_plots]
     speed = _p50_ms({"before": before, "default": default}, valid, args.speed_rounds)

@@ -96,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
             )
         if args.text is not None:
             raise MovieGenreError("give either TEXT or --input FILE, not both")
+        if args.language:
+            raise MovieGenreError("--language is for one plot; a file's plots are detected")
         if not args.output:
             raise MovieGenreError("--input needs --output OUT.jsonl (or --output - for stdout)")
         if args.engine == "ray":
