@@ -114,3 +114,24 @@ def test_explanations_weigh_words_or_characters_on_the_plots_path(model) -> None
     spanish = explain(model, SPANISH)
     assert spanish.unit == "word" and spanish.explained_words == len(SPANISH.split())
     assert explain(model, ENGLISH).unit == "word"
+
+
+def test_the_portuguese_check_maps_genres_and_drops_films_of_the_corpus(tmp_path: Path) -> None:
+    from moviegenre.data.justwatch import read_justwatch
+
+    source = tmp_path / "jw.csv"
+    source.write_text(
+        "link;title;year;synopsis_content;genres\n"
+        "https://x/filme/weapons-2025;Hora do Desaparecimento(2025);(2025);Crianças somem.;"
+        "\"['Terror', 'Mistério & Thriller', 'Suspense de Terror']\"\n"
+        "https://x/filme/other-2020;Outro(2020);(2020);Um assalto dá errado.;"
+        "\"['Ação & Aventura', '2h 13min']\"\n"
+        "https://x/filme/none-2021;Nada(2021);(2021);Sem gênero.;\"['Europeu']\"\n",
+        encoding="utf-8",
+    )
+    corpus = tmp_path / "movies.jsonl"
+    corpus.write_text(json.dumps({"title": "Other", "year": "2020"}) + "\n", encoding="utf-8")
+    found = read_justwatch(source, corpus)
+    assert found.genres == [("Horror", "Mystery", "Thriller")]
+    assert found.dropped == {"in_corpus": 1, "no_genre": 1, "no_synopsis": 0}
+    assert found.targets(["Horror", "Drama"]).tolist() == [[1.0, 0.0]]
