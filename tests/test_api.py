@@ -43,7 +43,7 @@ def test_single_plot_matches_the_python_api(client, model):
     assert response.status_code == 200
     body = response.get_json()
     assert list(body) == ["genres", "scores", "thresholds", "model", "truncated", "warnings",
-                          "inputs"]  # fmt: skip
+                          "inputs", "language"]  # fmt: skip
     assert body["inputs"] == ["plot"]
     expected = predict(plot, model)
     assert body["genres"] == expected.genres

@@ -62,7 +62,7 @@ def test_poster_alone_plot_alone_and_both(client):
     body = both.get_json()
     assert both.status_code == 200 and body["inputs"] == ["plot", "poster"]
     assert list(body) == [
-        "genres", "scores", "thresholds", "model", "truncated", "warnings", "inputs"
+        "genres", "scores", "thresholds", "model", "truncated", "warnings", "inputs", "language"
     ]  # fmt: skip
     # each answer carries the thresholds it was decided with
     assert body["thresholds"] != alone["thresholds"] or body["scores"] != alone["scores"]

@@ -24,6 +24,8 @@ NON_DEFAULT = {
     "poster": ({"C": 0.01}, {"network": "/somewhere/network.onnx"}),
     "fusion": ({}, {}),
     "catalogue": ({"C": 1.5, "weights": [1.0, 2.0, 1.0], "prior": "none"}, {}),
+    "use": ({"hidden": [0, 32], "epochs": 3}, {"cache_dir": "/somewhere", "threads": 2}),
+    "multilingual": ({}, {}),
 }
 
 

@@ -25,6 +25,9 @@ SCRIPT = BLOCK + textwrap.dedent(
     result = api.predict(plot, bundle)
     batch = api.predict([plot, "Two strangers fall in love in Paris."], bundle)
     model = api.load_model(bundle)
+    # a Spanish plot: the multilingual default answers it with its encoder (NumPy), not torch
+    spanish = api.predict("Un asesino a sueldo retirado vuelve a la acción cuando unos "
+                          "gánsteres matan a su perro.", bundle)
 
     from moviegenre.cli.main import main
     args = ["predict", plot, "--json"] + (["--model", bundle] if bundle else [])
@@ -49,6 +52,7 @@ SCRIPT = BLOCK + textwrap.dedent(
         "http": response.status_code, "http_genres": response.get_json().get("genres"),
         "torch_loaded": any(m.split(".")[0] in BLOCKED for m in sys.modules),
         "poster_inputs": poster_inputs,
+        "spanish": [spanish.language["code"], bool(spanish.genres)],
     }))
     """
 )
@@ -79,8 +83,9 @@ def test_shipped_default_model_needs_no_torch() -> None:
     # The shipped model fuses an ensemble (its neural member on ONNX Runtime) with a poster model
     # whose image network runs on ONNX Runtime as well.
     report = _run("-")
-    _check(report, "FusionGenreModel")
+    _check(report, "MultilingualGenreModel")
     assert report["poster_inputs"] == ["plot", "poster"]
+    assert report["spanish"] == ["es", True]
 
 
 def test_shipped_fast_model_needs_no_torch() -> None:

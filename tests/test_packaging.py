@@ -25,7 +25,11 @@ def test_default_model_is_small_and_loads():
     probs = model.predict_proba(["A haunted house terrifies a family.", "!!!"])
     assert probs.shape == (2, 19) and ((probs >= 0) & (probs <= 1)).all()
     manifest = json.loads((path / "bundle.json").read_text())
-    assert manifest["training"]["command"].startswith("moviegenre train")
+    # the multilingual default is built around the English bundle `moviegenre train` made
+    assert manifest["model_type"] == "multilingual"
+    assert manifest["training"]["command"] == "bash scripts/build_multilingual.sh"
+    english = json.loads((path / "members" / "0" / "bundle.json").read_text())
+    assert english["training"]["command"].startswith("moviegenre train")
 
 
 def test_the_fast_model_is_shipped_beside_the_default_and_named_by_fast(tmp_path, monkeypatch):

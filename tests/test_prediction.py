@@ -62,7 +62,9 @@ def test_matches_the_per_plot_definition(probs: np.ndarray, min_genres: int) -> 
         assert {g for g in LABELS if row[index[g]] >= model.thresholds[index[g]]} <= set(
             answer.genres
         )
-        assert list(answer.to_dict()) == ["genres", "scores", "truncated", "warnings", "inputs"]
+        assert list(answer.to_dict()) == [
+            "genres", "scores", "truncated", "warnings", "inputs", "language"
+        ]  # fmt: skip
         assert answer.inputs == ("plot",)
 
 

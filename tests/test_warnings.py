@@ -35,12 +35,45 @@ def shipped_checker() -> InputChecker:
     return checker
 
 
-@pytest.mark.parametrize("plot", SAMPLES["French"] + SAMPLES["German"] + SAMPLES["Spanish"])
-def test_french_german_and_spanish_plots_get_not_english(shipped_checker, plot: str) -> None:
-    found = shipped_checker.check(plot)
+FOREIGN = SAMPLES["French"] + SAMPLES["German"] + SAMPLES["Spanish"]
+GREEK = "Ένας ντετέκτιβ ερευνά μια σειρά από φόνους σε μια μικρή πόλη της επαρχίας."
+
+
+@pytest.mark.parametrize("plot", FOREIGN)
+def test_an_english_only_model_warns_not_english(shipped_checker, plot: str) -> None:
+    found = InputChecker(shipped_checker.known).check(plot)  # the same words, English only
     assert "not_english" in codes(found)
     message = next(w["message"] for w in found.warnings if w["code"] == "not_english")
     assert any(name in message for name in ("French", "German", "Spanish"))
+
+
+@pytest.mark.parametrize("plot", FOREIGN)
+def test_the_multilingual_default_names_covered_languages_without_warning(
+    shipped_checker, plot: str
+) -> None:
+    found = shipped_checker.check(plot)
+    assert found.warnings == [] and found.readable
+    assert found.language is not None and found.language["code"] in ("fr", "de", "es")
+    assert found.language["confidence"] >= 0.5
+
+
+def test_an_uncovered_language_gets_unsupported_language_naming_it(shipped_checker) -> None:
+    found = shipped_checker.check(GREEK)
+    warning = next(w for w in found.warnings if w["code"] == "unsupported_language")
+    assert warning["language"] == "el" and "(el)" in warning["message"]
+    assert found.readable and found.language["code"] == "el"
+
+
+def test_a_stated_language_replaces_detection(shipped_checker) -> None:
+    found = shipped_checker.check(ENGLISH, language="es")
+    assert found.language == {"code": "es", "confidence": 1.0}
+
+
+def test_unspaced_languages_are_measured_in_characters(shipped_checker) -> None:
+    found = shipped_checker.check("一个年轻的女孩在一座闹鬼的房子里发现了她家族的黑暗秘密。")
+    assert found.warnings == [] and found.language["code"] == "zh"
+    short = shipped_checker.check("鬼屋", language="zh")
+    assert "2 characters" in short.warnings[0]["message"]
 
 
 @pytest.mark.parametrize("plot", SAMPLES["gibberish"])
@@ -54,6 +87,7 @@ def test_gibberish_gets_unknown_words_and_is_unreadable(shipped_checker, plot: s
 def test_an_english_plot_gets_no_warning(shipped_checker) -> None:
     found = shipped_checker.check(ENGLISH, max_words=200)
     assert found.warnings == [] and found.readable
+    assert found.language is not None and found.language["code"] == "en"
 
 
 def test_length_warnings() -> None:
@@ -116,9 +150,13 @@ def test_cli_text_and_json_show_warnings(capsys) -> None:
     assert main(["predict", GIBBERISH]) == 0
     text = capsys.readouterr().out
     assert "genres: (none)" in text and "warning (unknown_words):" in text
-    assert main(["predict", "--json", FRENCH]) == 0
+    assert main(["predict", "--json", GREEK]) == 0
     body = json.loads(capsys.readouterr().out)
-    assert [w["code"] for w in body["warnings"]] == ["not_english"]
+    assert [w["code"] for w in body["warnings"]] == ["unsupported_language"]
+    assert body["language"]["code"] == "el"
+    assert main(["predict", FRENCH]) == 0
+    text = capsys.readouterr().out
+    assert "language: fr (" in text and "warning" not in text
 
 
 def test_predict_input_lines_carry_warnings(tmp_path: Path) -> None:
@@ -126,13 +164,15 @@ def test_predict_input_lines_carry_warnings(tmp_path: Path) -> None:
 
     source = tmp_path / "plots.jsonl"
     rows = [{"id": "en", "plot": ENGLISH}, {"id": "fr", "plot": FRENCH},
-            {"id": "gib", "plot": GIBBERISH}, {"id": "short", "plot": "A heist."}]  # fmt: skip
+            {"id": "gib", "plot": GIBBERISH}, {"id": "short", "plot": "A heist."},
+            {"id": "el", "plot": GREEK}]  # fmt: skip
     source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "out.jsonl"
     assert main(["predict", "--input", str(source), "--output", str(out), "--quiet"]) == 0
     lines = {line["id"]: line for line in map(json.loads, out.read_text().splitlines())}
-    assert lines["en"]["warnings"] == []
-    assert [w["code"] for w in lines["fr"]["warnings"]] == ["not_english"]
+    assert lines["en"]["warnings"] == [] and lines["en"]["language"]["code"] == "en"
+    assert lines["fr"]["warnings"] == [] and lines["fr"]["language"]["code"] == "fr"
+    assert [w["code"] for w in lines["el"]["warnings"]] == ["unsupported_language"]
     assert lines["gib"]["genres"] == [] and lines["gib"]["warnings"][0]["code"] == "unknown_words"
     assert [w["code"] for w in lines["short"]["warnings"]] == ["too_short"]
 
@@ -143,9 +183,11 @@ def test_api_answers_warnings_with_status_200(shipped_client) -> None:
     english, gibberish = response.get_json()["results"]
     assert english["warnings"] == [] and english["genres"]
     assert gibberish["genres"] == [] and gibberish["warnings"][0]["code"] == "unknown_words"
-    single = shipped_client.post("/api/v1/predict", json={"plot": FRENCH}).get_json()
-    assert single["warnings"][0]["code"] == "not_english"
-    assert "French" in single["warnings"][0]["message"]
+    single = shipped_client.post("/api/v1/predict", json={"plot": GREEK}).get_json()
+    assert single["warnings"][0]["code"] == "unsupported_language"
+    assert single["warnings"][0]["language"] == "el" and "Greek" in single["warnings"][0]["message"]
+    french = shipped_client.post("/api/v1/predict", json={"plot": FRENCH}).get_json()
+    assert french["warnings"] == [] and french["language"]["code"] == "fr"
 
 
 def test_openapi_describes_every_warning_code(shipped_client) -> None:
@@ -166,10 +208,10 @@ def test_model_info_states_the_calibration(shipped_client) -> None:
 
 
 def test_page_shows_warnings_above_the_bars_and_says_calibrated(shipped_client) -> None:
-    page = shipped_client.post("/", data={"plot": FRENCH}).get_data(as_text=True)
+    page = shipped_client.post("/", data={"plot": GREEK}).get_data(as_text=True)
     assert "probability (calibrated on validation data)" in page
-    warning = page.index('data-code="not_english"')
+    warning = page.index('data-code="unsupported_language"')
     assert warning < page.index('id="bars"')
-    assert "looks like French" in page
+    assert "looks like Greek" in page
     clean = shipped_client.post("/", data={"plot": ENGLISH}).get_data(as_text=True)
     assert 'id="warnings" class="warnings" hidden' in clean

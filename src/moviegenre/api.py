@@ -9,7 +9,7 @@ from typing import Any, overload
 
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Predictor
-from moviegenre.prediction import Prediction, to_predictions
+from moviegenre.prediction import Prediction, answer, to_predictions
 
 __all__ = ["Prediction", "load_model", "predict", "to_predictions"]
 
@@ -32,7 +32,11 @@ def load_model(path: str | Path | None = None, runtime: str = "auto") -> Predict
 
 @overload
 def predict(
-    plots: str | None = None, model: Predictor | str | Path | None = None, *, poster: Any = None
+    plots: str | None = None,
+    model: Predictor | str | Path | None = None,
+    *,
+    poster: Any = None,
+    language: str | None = None,
 ) -> Prediction: ...
 @overload
 def predict(
@@ -40,16 +44,18 @@ def predict(
     model: Predictor | str | Path | None = None,
     *,
     posters: Sequence[Any] | None = None,
+    language: str | Sequence[str | None] | None = None,
 ) -> list[Prediction]: ...
 
 
-def predict(plots=None, model=None, *, poster=None, posters=None):
+def predict(plots=None, model=None, *, poster=None, posters=None, language=None):
     """Predict genres for one movie (returns a Prediction) or a list of movies (returns a list).
 
     A movie is its plot, its poster (`poster=`: a file path, the image's bytes or an RGB array),
     or both; a list of plots takes `posters=`, a list of the same length (None where a movie has
     no poster; a plot may be None where there is one). Each answer's `inputs` says what it used:
-    a model without a poster part answers from the plot alone.
+    a model without a poster part answers from the plot alone. `language`: the plot's ISO 639-1
+    code (one for every plot, or a list), for short or mixed plots; detected when not given.
     """
     if not isinstance(model, Predictor):
         model = load_model(model)
@@ -64,14 +70,18 @@ def predict(plots=None, model=None, *, poster=None, posters=None):
     pictures = ([poster] if poster is not None else None) if single else posters
     if not batch:
         return []
+    languages = None
+    if language is not None:
+        languages = [language] * len(batch) if isinstance(language, str) else list(language)
+        if len(languages) != len(batch):
+            raise MovieGenreError(f"got {len(batch)} plots but {len(languages)} languages")
     if pictures is None:
         if any(p is None for p in batch):
             raise MovieGenreError("every movie needs a plot or a poster")
-        results = to_predictions(model, batch, model.predict_proba(batch))
+        results = answer(model, batch, None, languages)
     else:
         pictures = list(pictures)
         if len(pictures) != len(batch):
             raise MovieGenreError(f"got {len(batch)} plots but {len(pictures)} posters")
-        probs, used = model.predict_inputs(batch, pictures)
-        results = to_predictions(model, batch, probs, used)
+        results = answer(model, batch, pictures, languages)
     return results[0] if single else results

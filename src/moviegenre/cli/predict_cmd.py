@@ -57,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "default: start a local one for this run",
     )  # fmt: skip
     parser.add_argument(
+        "--language", metavar="CODE",
+        help="the plot's language as an ISO 639-1 code (e.g. es), for short or mixed plots; "
+        "detected when not given",
+    )  # fmt: skip
+    parser.add_argument(
         "--batch-size", type=int, default=512, metavar="B", help="rows per chunk (default 512)"
     )
     parser.add_argument(
@@ -70,6 +75,9 @@ def _format(prediction, labels_shown: int = 5) -> str:
     lines = [f"genres: {', '.join(prediction.genres) or '(none)'}"]
     if prediction.inputs != ("plot",):
         lines.append(f"from: {' + '.join(prediction.inputs)}")
+    if prediction.language is not None:
+        language = prediction.language
+        lines.append(f"language: {language['code']} ({language['confidence']:.2f})")
     # every warning, truncation included, on its own line above the scores
     lines += [f"warning ({w['code']}): {w['message']}" for w in prediction.warnings]
     ranked = sorted(prediction.scores.items(), key=lambda kv: -kv[1])[:labels_shown]
@@ -88,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
             )
         if args.text is not None:
             raise MovieGenreError("give either TEXT or --input FILE, not both")
+        if args.language:
+            raise MovieGenreError("--language is for one plot; a file's plots are detected")
         if not args.output:
             raise MovieGenreError("--input needs --output OUT.jsonl (or --output - for stdout)")
         if args.engine == "ray":
@@ -133,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
 
         poster = read_poster(args.poster)  # a bad image stops here, before the model loads
     model = load_model(args.model, runtime=args.runtime)
-    prediction = predict(text, model, poster=poster)
+    prediction = predict(text, model, poster=poster, language=args.language)
     if args.json:
         print(json.dumps(prediction.to_dict(), ensure_ascii=False))
     else:

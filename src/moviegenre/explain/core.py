@@ -14,6 +14,9 @@ from moviegenre.models.base import Predictor
 MAX_OCCLUDED_WORDS = 400
 _TOKEN_SPAN = re.compile(r"\S+")
 _EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$", re.UNICODE)
+# The units of a plot written without spaces (Chinese, Japanese, Thai): each letter, and runs of
+# Latin letters or digits ("iPhone", "2049") whole.
+_CHARACTER = re.compile(r"[A-Za-z0-9]+|[^\W_]")
 
 # A made-up 60-word synopsis: the benchmark's "one typical plot".
 SAMPLE_PLOT = (
@@ -35,6 +38,7 @@ class Explanation(dict):
 
     method: str = "occlusion"
     scale: str = "probability"
+    unit: str = "word"  # "character" for plots written without spaces
     total_words: int = 0
     explained_words: int = 0
 
@@ -47,6 +51,7 @@ class Explanation(dict):
         return {
             "method": self.method,
             "scale": self.scale,
+            "unit": self.unit,
             "total_words": self.total_words,
             "explained_words": self.explained_words,
             "truncated": self.truncated,
@@ -70,6 +75,14 @@ def word_spans(plot: str) -> list[WordSpan]:
         if word:  # punctuation-only tokens ("—", "...") are not words and are never occluded
             spans.append(WordSpan(word, match.start(), match.end()))
     return spans
+
+
+def unit_spans(plot: str, unspaced: bool = False) -> list[WordSpan]:
+    """The units an explanation weighs: the plot's words, or for a language written without
+    spaces (`unspaced`) its characters (Latin runs and numbers whole)."""
+    if not unspaced:
+        return word_spans(plot)
+    return [WordSpan(m.group(), m.start(), m.end()) for m in _CHARACTER.finditer(plot)]
 
 
 def genre_indices(model: Predictor, genres: Sequence[str] | None) -> list[int]:

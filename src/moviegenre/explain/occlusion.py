@@ -12,9 +12,11 @@ from moviegenre.explain.core import (
     Explanation,
     WordSpan,
     genre_indices,
+    unit_spans,
     word_spans,
 )
-from moviegenre.models.base import Predictor
+from moviegenre.models.base import Predictor, RoutesByLanguage
+from moviegenre.text.checks import UNSPACED_LANGUAGES
 
 SCALES = ("probability", "logit")
 _EPS = 1e-6
@@ -54,6 +56,7 @@ def explain(
     genres: Sequence[str] | None = None,
     max_words: int = MAX_OCCLUDED_WORDS,
     scale: str = "probability",
+    language: str | None = None,
 ) -> Explanation:
     """Weight every plot word for every genre by removing it and watching the genre's score.
 
@@ -64,6 +67,9 @@ def explain(
     genres: restrict to these genres (default: every genre in `model.labels`).
     max_words: occlude at most the first this many plot words; the result says when it is cut.
     scale: "probability" (default) or "logit" differences.
+    language: the plot's ISO 639-1 code (None: detected). A plot in a language written without
+    spaces (zh, ja, th) is weighed character by character; a model that routes by language
+    answers every variant with the path of the whole plot.
     """
     if not isinstance(plot, str):
         raise MovieGenreError(f"plot: expected text, got {type(plot).__name__}")
@@ -72,17 +78,27 @@ def explain(
     if max_words < 1:
         raise MovieGenreError(f"max_words: expected a positive number, got {max_words}")
     chosen = genre_indices(model, genres)
-    spans = word_spans(plot)
+    code = model.input_checker.language(plot, language)[0]
+    unspaced = code in UNSPACED_LANGUAGES
+    spans = unit_spans(plot, unspaced) if unspaced else word_spans(plot)
     result = Explanation({model.labels[g]: [] for g in chosen})
     result.scale, result.total_words = scale, len(spans)
-    # Words the model never reads (past its own length limit) cannot change its output.
-    limit = min(max_words, model.max_words or max_words)
+    result.unit = "character" if unspaced else "word"
+    route = model.input_checker.foreign(plot, language)
+    # Words the model never reads (past its own length limit) cannot change its output; the
+    # multilingual encoder reads a plot in another language whole.
+    limit = min(max_words, model.max_words or max_words) if route is None else max_words
     spans = spans[:limit]
     result.explained_words = len(spans)
     if not spans:  # empty or punctuation-only plot: nothing to weigh, and no model call needed
         return result
     batch = [plot, *(_without(plot, span) for span in spans)]
-    scores = _to_scale(np.asarray(model.predict_proba(batch)), scale)
+    if isinstance(model, RoutesByLanguage):  # every variant on the whole plot's path
+        languages = [route or "en"] * len(batch)
+        probs = model.predict_inputs(batch, None, languages)[0]  # type: ignore[call-arg]
+    else:
+        probs = model.predict_proba(batch)
+    scores = _to_scale(np.asarray(probs), scale)
     deltas = scores[0][None, :] - scores[1:]  # (n words, n genres)
     for g in chosen:
         result[model.labels[g]] = [(span.word, float(deltas[i, g])) for i, span in enumerate(spans)]

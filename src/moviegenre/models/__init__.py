@@ -20,6 +20,8 @@ MODEL_TYPES: dict[str, str] = {
     "poster": "moviegenre.models.poster:PosterGenreModel",
     "fusion": "moviegenre.models.fusion:FusionGenreModel",
     "catalogue": "moviegenre.models.catalogue:CatalogueGenreModel",
+    "use": "moviegenre.models.use:UseGenreModel",
+    "multilingual": "moviegenre.models.multilingual:MultilingualGenreModel",
 }
 # What `train` uses for a file's own labels when no --model-type is given (docs/catalogue.md).
 DEFAULT_CATALOGUE_MODEL = "catalogue"

@@ -241,3 +241,15 @@ class Composite(ABC):
     @abstractmethod
     def attach(self, member: Predictor, where: str) -> None:
         """Add a loaded member (in saved order); `where` names it in error messages."""
+
+
+class RoutesByLanguage(ABC):
+    """Capability: answers each plot with a member chosen by the plot's language.
+
+    `predict_inputs` takes `languages` (ISO 639-1 codes the caller states, None: detect), and an
+    answer's genres use the thresholds of the member that made it (`thresholds_for_language`).
+    """
+
+    @abstractmethod
+    def thresholds_for_language(self, inputs: Sequence[str], language: str | None) -> np.ndarray:
+        """The thresholds for an answer made from `inputs` of a plot in `language`."""

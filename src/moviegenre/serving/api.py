@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -19,13 +20,15 @@ from moviegenre.serving.bodies import (
     picture,
 )
 from moviegenre.serving.service import MAX_BATCH, MAX_BODY_BYTES, ModelService, current_service
+from moviegenre.text.checks import LANGUAGE_PATTERN
 
 api = Blueprint("api", __name__)
 
 # Exactly the OpenAPI `pattern` for a plot: at least one non-whitespace character.
 NON_BLANK = re.compile(r"\S")
-SINGLE_FIELDS = {"plot", "poster", "explain"}
-BATCH_FIELDS = {"plots"}
+LANGUAGE = re.compile(LANGUAGE_PATTERN)
+SINGLE_FIELDS = {"plot", "poster", "explain", "language"}
+BATCH_FIELDS = {"plots", "language"}
 EXAMPLE = '{"plot": "A retired hitman seeks revenge.", "poster": "<base64, optional>"}'
 MULTIPART = "multipart/form-data"
 
@@ -39,6 +42,7 @@ class PredictRequest:
     single: bool
     explain: bool
     poster: bytes | None = None
+    language: str | None = None  # stated by the caller (ISO 639-1), for every plot
 
 
 def _bad(message: str) -> BadRequest:
@@ -53,6 +57,15 @@ def _check_plot(value: Any, where: str) -> str:
     if not NON_BLANK.search(value):
         raise _bad(f"{where} is empty or only whitespace")
     return value
+
+
+def _check_language(body: dict[str, Any]) -> str | None:
+    value = body.get("language")
+    if value is None and "language" not in body:
+        return None
+    if not isinstance(value, str) or not LANGUAGE.match(value):
+        raise _bad('"language" must be an ISO 639-1 code such as "es"')
+    return value.lower()
 
 
 def parse_predict_body(raw: bytes) -> PredictRequest:
@@ -84,12 +97,15 @@ def parse_predict_body(raw: bytes) -> PredictRequest:
         if not 1 <= len(plots) <= MAX_BATCH:
             raise _bad(f'"plots" must hold 1 to {MAX_BATCH} plots, got {len(plots)}')
         checked = [_check_plot(p, f'"plots"[{i}]') for i, p in enumerate(plots)]
-        return PredictRequest(plots=checked, single=False, explain=False)
+        language = _check_language(body)
+        return PredictRequest(plots=checked, single=False, explain=False, language=language)
     unknown = sorted(set(body) - SINGLE_FIELDS)
     if unknown:
         raise _bad(f"unknown field(s) {', '.join(map(repr, unknown))}")
     poster = decode_base64_poster(body["poster"]) if "poster" in body else None
-    return _single(body.get("plot"), "plot" in body, poster, body.get("explain", False))
+    language = _check_language(body)
+    parsed = _single(body.get("plot"), "plot" in body, poster, body.get("explain", False))
+    return dataclasses.replace(parsed, language=language)
 
 
 def _single(plot: Any, has_plot: bool, poster: bytes | None, explain: Any) -> PredictRequest:
@@ -164,17 +180,17 @@ def predict() -> Response:
     svc = service()
     if parsed.poster is not None:
         try:
-            results = svc.predict(parsed.plots, [picture(parsed.poster)])
+            results = svc.predict(parsed.plots, [picture(parsed.poster)], parsed.language)
         except MovieGenreError as exc:  # e.g. a poster alone sent to a plot-only model
             raise BadRequest(description=str(exc)) from None
     else:
-        results = svc.predict(parsed.plots)
+        results = svc.predict(parsed.plots, language=parsed.language)
     if not parsed.single:
         return jsonify({"results": results, "thresholds": svc.thresholds, "model": svc.summary})
-    thresholds = svc.thresholds_for(results[0]["inputs"])
+    thresholds = svc.thresholds_for(results[0]["inputs"], parsed.plots[0], parsed.language)
     body = {**results[0], "thresholds": thresholds, "model": svc.summary}
     body = {k: body[k] for k in ("genres", "scores", "thresholds", "model", "truncated",
-                                 "warnings", "inputs")}  # fmt: skip
+                                 "warnings", "inputs", "language")}  # fmt: skip
     if parsed.explain:
         body["explanation"], body["explanation_info"] = svc.explain(parsed.plots[0])
     return jsonify(body)

@@ -14,7 +14,7 @@ from moviegenre.serving.service import (
     MAX_LARGE_BODIES,
     MAX_POSTER_REQUEST_BYTES,
 )
-from moviegenre.text.checks import WARNING_CODES
+from moviegenre.text.checks import LANGUAGE_PATTERN, WARNING_CODES
 from moviegenre.version import __version__
 
 REF = "#/components/schemas/"
@@ -76,6 +76,12 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
         "description": "What the answer was made from: the plot, the poster, or both.",
     }
     probability = {"type": "number", "minimum": 0, "maximum": 1}
+    stated_language = {
+        "type": "string",
+        "pattern": LANGUAGE_PATTERN,
+        "description": "The plot's language as an ISO 639-1 code (e.g. 'es'), for short or mixed "
+        "plots; detected when not given. A multilingual model answers with the path for it.",
+    }
     genre = {"type": "string", "enum": list(labels)}
     per_genre = {
         "type": "object",
@@ -90,6 +96,7 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
             "properties": {
                 "plot": plot,
                 **({"poster": poster} if reads_posters else {}),
+                "language": stated_language,
                 "explain": {
                     "type": "boolean",
                     "default": False,
@@ -122,7 +129,8 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
         "BatchPredictRequest": {
             "type": "object",
             "properties": {
-                "plots": {"type": "array", "items": plot, "minItems": 1, "maxItems": MAX_BATCH}
+                "plots": {"type": "array", "items": plot, "minItems": 1, "maxItems": MAX_BATCH},
+                "language": stated_language,
             },
             "required": ["plots"],
             "additionalProperties": False,
@@ -145,6 +153,10 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
             "properties": {
                 "code": {"type": "string", "enum": list(WARNING_CODES)},
                 "message": {"type": "string", "description": "For people; may change."},
+                "language": {
+                    "type": "string",
+                    "description": "With `unsupported_language`: the plot's language (ISO 639).",
+                },
             },
             "required": ["code", "message"],
             "additionalProperties": False,
@@ -155,6 +167,16 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
             "description": "Empty when all is well. A plot the model cannot read at all is "
             "still answered (200) with its warnings and no genre.",
         },
+        "Language": {
+            "type": "object",
+            "nullable": True,
+            "description": "The plot's language: an ISO 639-1 code (py3langid's; 'zxx' for text "
+            "without language) and a confidence in [0, 1] (1 when the caller stated it); null "
+            "for a poster alone.",
+            "properties": {"code": {"type": "string"}, "confidence": probability},
+            "required": ["code", "confidence"],
+            "additionalProperties": False,
+        },
         "Result": {
             "type": "object",
             "properties": {
@@ -163,8 +185,9 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
                 "truncated": {"type": "boolean"},
                 "warnings": {"$ref": REF + "Warnings"},
                 "inputs": inputs,
+                "language": {"$ref": REF + "Language"},
             },
-            "required": ["genres", "scores", "truncated", "warnings", "inputs"],
+            "required": ["genres", "scores", "truncated", "warnings", "inputs", "language"],
         },
         "Explanation": {
             "type": "object",
@@ -189,6 +212,7 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
                 "truncated": {"type": "boolean"},
                 "warnings": {"$ref": REF + "Warnings"},
                 "inputs": inputs,
+                "language": {"$ref": REF + "Language"},
                 "explanation": {"$ref": REF + "Explanation"},
                 "explanation_info": {
                     "type": "object",
@@ -205,6 +229,7 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
                 "truncated",
                 "warnings",
                 "inputs",
+                "language",
             ],
         },
         "BatchPredictResponse": {

@@ -82,25 +82,40 @@ class ModelService:
         }
 
     def predict(
-        self, plots: list[str | None], posters: list[Any] | None = None
+        self,
+        plots: list[str | None],
+        posters: list[Any] | None = None,
+        language: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Genres, scores, truncation and inputs used per movie, in input order.
+        """Genres, scores, truncation, inputs used and language per movie, in input order.
 
         posters: decoded pictures (or None) beside the plots (a plot may be None beside one).
+        language: the plots' language as the caller states it (None: detected).
         """
-        from moviegenre.prediction import to_predictions
+        from moviegenre.prediction import answer
 
-        if posters is None:
-            probs = self.model.predict_proba(plots)
-            return [p.to_dict() for p in to_predictions(self.model, plots, probs)]
-        probs, used = self.model.predict_inputs(plots, posters)
-        return [p.to_dict() for p in to_predictions(self.model, plots, probs, used)]
+        languages = None if language is None else [language] * len(plots)
+        return [p.to_dict() for p in answer(self.model, plots, posters, languages)]
 
-    def thresholds_for(self, inputs: list[str]) -> dict[str, float]:
-        """The thresholds an answer made from `inputs` was decided with."""
-        if list(inputs) == ["plot"]:
+    def thresholds_for(
+        self, inputs: list[str], plot: str | None = None, language: str | None = None
+    ) -> dict[str, float]:
+        """The thresholds an answer made from `inputs` (and `plot`, in `language` when stated)
+        was decided with: a multilingual model's head has its own for other languages."""
+        from moviegenre.models.base import RoutesByLanguage
+
+        model = self.model
+        foreign = (
+            model.input_checker.foreign(plot, language)
+            if isinstance(model, RoutesByLanguage) and plot is not None
+            else None
+        )
+        if list(inputs) == ["plot"] and foreign is None:
             return self.thresholds
-        values = self.model.thresholds_for(tuple(inputs))
+        if isinstance(model, RoutesByLanguage) and foreign is not None:
+            values = model.thresholds_for_language(tuple(inputs), foreign)
+        else:
+            values = model.thresholds_for(tuple(inputs))
         return {
             label: round(float(t), 4) for label, t in zip(self.model.labels, values, strict=True)
         }

@@ -70,9 +70,9 @@ def highlight(plot: str, pairs: list[list[Any]]) -> list[tuple[str, str | None]]
     return runs
 
 
-def _rows(svc: ModelService, result: dict[str, Any]) -> list[dict[str, Any]]:
+def _rows(svc: ModelService, result: dict[str, Any], plot: str | None) -> list[dict[str, Any]]:
     scores = result["scores"]
-    thresholds = svc.thresholds_for(result["inputs"])
+    thresholds = svc.thresholds_for(result["inputs"], plot)
     order = sorted(scores, key=lambda g: -scores[g])
     chosen = set(result["genres"])
     return [
@@ -129,7 +129,7 @@ def index() -> str:
                 result = svc.predict([plot if has_plot else None], [picture])[0]
             else:
                 result = svc.predict([plot])[0]
-            rows = _rows(svc, result)
+            rows = _rows(svc, result, plot if has_plot else None)
             if explain and has_plot:
                 try:
                     pairs, explain_info = svc.explain(plot)

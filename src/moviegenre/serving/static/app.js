@@ -146,6 +146,11 @@
     chips.replaceChildren(...data.genres.map((g) => el("li", "chip", g)));
     $("inputs-used").textContent = (data.inputs || ["plot"]).join(" + ");
     $("inputs").hidden = false;
+    const language = data.language;
+    $("language-code").textContent = language
+      ? `${language.code} (${Math.round(language.confidence * 100)}%)` : "";
+    $("language-code").dataset.language = language ? language.code : "";
+    $("language").hidden = !language;
     $("truncated").hidden = !data.truncated;
     const warnings = data.warnings || [];
     $("warnings").replaceChildren(...warnings.map((w) => {

@@ -1,0 +1,97 @@
+"""Build the `multilingual` bundle: an English bundle, unchanged, plus a distilled `use` head."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moviegenre.errors import MovieGenreError
+
+log = logging.getLogger(__name__)
+
+# The teacher's share of the head's targets (the rest: the 0/1 labels), chosen on English valid
+# and the Portuguese check (benchmarks/multilingual.py).
+TEACHER_SHARE = 0.5
+
+
+def _corpus(path: Path) -> dict[str, list[dict[str, Any]]]:
+    rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    return {s: [r for r in rows if r.get("split") == s] for s in ("train", "valid", "test")}
+
+
+def english_bundle(path: str | Path) -> Path:
+    """The English bundle a multilingual one is built on: `path` itself, or its members/0 when
+    `path` is already a multilingual bundle (rebuilding the shipped default)."""
+    from moviegenre.bundle.bundle import model_path, read_manifest
+
+    directory = model_path(path)
+    if read_manifest(directory).get("model_type") == "multilingual":
+        return directory / "members" / "0"
+    return directory
+
+
+def build_multilingual(
+    data: str | Path,
+    english: str | Path,
+    out: str | Path,
+    cache_dir: str | Path | None = None,
+    teacher_share: float = TEACHER_SHARE,
+) -> Path:
+    """Train the head on the corpus's train split (targets: cross-fitted teacher probabilities
+    mixed with the labels), tune its thresholds and calibrator on valid, and save the composite
+    of the English bundle (copied as it is) and the head into `out`."""
+    from moviegenre.bundle.bundle import load_bundle, save_bundle
+    from moviegenre.models.multilingual import MultilingualGenreModel
+    from moviegenre.models.use import UseGenreModel
+    from moviegenre.training.crossfit import crossfit_teacher
+
+    scratch = tempfile.TemporaryDirectory()
+    # a copy: `out` may be the bundle the English model comes from
+    source = Path(scratch.name) / "english"
+    shutil.copytree(english_bundle(english), source)
+    english_model = load_bundle(source)
+    labels = list(english_model.labels)
+    parts = _corpus(Path(data))
+    if not parts["train"] or not parts["valid"]:
+        raise MovieGenreError(f"{data}: needs train and valid rows")
+
+    def plots(split: str) -> list[str]:
+        return [str(r["overview"]) for r in parts[split]]
+
+    def targets(split: str) -> np.ndarray:
+        return np.asarray([[g in r["genres"] for g in labels] for r in parts[split]], np.float32)
+
+    teacher = crossfit_teacher(plots("train"), targets("train"), folds=5)
+    soft = teacher_share * teacher + (1 - teacher_share) * targets("train")
+    cache = None if cache_dir is None else str(cache_dir)
+    head = UseGenreModel(labels, cache_dir=cache)
+    head.fit(plots("train"), soft, plots("valid"), targets("valid"))
+    head.fit_decisions(plots("valid"), targets("valid"))
+    head.cache_dir = None  # a run setting: the shipped head encodes what it is given
+    with scratch:
+        model = MultilingualGenreModel(labels, [english_model, head])
+        model.thresholds = model.thresholds_for(("plot",)).astype(np.float32)
+        model.min_genres = english_model.min_genres
+        model.input_checker = english_model.input_checker
+        english_manifest = english_model.metadata
+        training = {
+            "command": "bash scripts/build_multilingual.sh",
+            "data": Path(data).name,
+            "head": "use (multilingual Universal Sentence Encoder v3)",
+            "teacher": "word TF-IDF (1-2 grams) + logistic regression, 5-fold cross-fitted",
+            "teacher_share": teacher_share,
+        }
+        # English plots are answered by the English model exactly: its figures are the composite's
+        # (the other languages' are in docs/languages.md)
+        extra = {
+            "training": training,
+            "metrics": english_manifest.get("metrics"),
+            "fingerprint": english_manifest.get("fingerprint"),
+        }
+        return save_bundle(model, out, extra=extra)
