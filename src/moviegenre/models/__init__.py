@@ -23,8 +23,6 @@ MODEL_TYPES: dict[str, str] = {
     "use": "moviegenre.models.use:UseGenreModel",
     "multilingual": "moviegenre.models.multilingual:MultilingualGenreModel",
 }
-# What `train` uses for a file's own labels when no --model-type is given (docs/catalogue.md).
-DEFAULT_CATALOGUE_MODEL = "catalogue"
 
 
 def model_class(model_type: str, options: dict[str, Any] | None = None) -> type[GenreModel]:
@@ -49,4 +47,4 @@ def model_class(model_type: str, options: dict[str, Any] | None = None) -> type[
     return getattr(module, class_name)
 
 
-__all__ = ["DEFAULT_CATALOGUE_MODEL", "GenreModel", "MODEL_TYPES", "Predictor", "model_class"]
+__all__ = ["GenreModel", "MODEL_TYPES", "Predictor", "model_class"]

@@ -11,7 +11,7 @@ from moviegenre.models.base import Composite, GenreModel
 # The model type `train` fits when --model-type is not given: TMDB's genres get the BiLSTM as
 # always; a file's own labels (--labels as-written or a label file) get this one.
 DEFAULT_MODEL_TYPE = "lstm"
-DEFAULT_OWN_LABELS_MODEL_TYPE = "tfidf"
+DEFAULT_OWN_LABELS_MODEL_TYPE = "catalogue"  # docs/catalogue.md
 
 
 def default_model_type(labels: str | None) -> str:
