@@ -9,7 +9,9 @@ import pytest
 
 from moviegenre.api import load_model, predict
 from moviegenre.serving.app import SECURITY_HEADERS, create_app
-from moviegenre.serving.service import MAX_BATCH
+from moviegenre.serving.service import Limits
+
+MAX_BATCH = Limits().max_batch
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,10 @@ from PIL import Image
 from poster_fixture import poster_image
 
 from moviegenre.api import load_model
-from moviegenre.serving import bodies
-from moviegenre.serving.app import MAX_BODY_BYTES, create_app
+from moviegenre.serving.app import create_app
+from moviegenre.serving.service import Limits
+
+MAX_BODY_BYTES = Limits().max_body_bytes
 
 
 def poster_bytes(genres=("Horror",), fmt="JPEG") -> bytes:
@@ -139,10 +141,16 @@ def test_one_megabyte_limit_stays_without_a_poster_and_lifts_with_one(client):
     assert response.status_code == 200 and response.get_json()["inputs"] == ["plot", "poster"]
 
 
-def test_large_bodies_wait_for_a_slot_then_get_503(client, monkeypatch):
-    monkeypatch.setattr(bodies, "LARGE_BODY_WAIT_S", 0.05)
+def test_large_bodies_wait_for_a_slot_then_get_503(poster_world):
+    # limits come from the app's config: two slots, a short wait
+    app = create_app(
+        model=load_model(poster_world.fusion),
+        config={"MAX_LARGE_BODIES": 2, "LARGE_BODY_WAIT_S": 0.05},
+    )
+    client = app.test_client()
+    slots = app.extensions["moviegenre.limits"].large_bodies
     taken = 0
-    while bodies._large_bodies.acquire(blocking=False):
+    while slots.acquire(blocking=False):
         taken += 1
     try:
         big = {"plot": "A ghost.", "poster": b64(poster_bytes()) + " " * MAX_BODY_BYTES}
@@ -151,8 +159,8 @@ def test_large_bodies_wait_for_a_slot_then_get_503(client, monkeypatch):
         assert small.status_code == 200  # small bodies never wait
     finally:
         for _ in range(taken):
-            bodies._large_bodies.release()
-    assert taken == bodies.MAX_LARGE_BODIES
+            slots.release()
+    assert taken == 2
 
 
 def test_a_plot_only_model_refuses_posters_and_does_not_document_them(text_client):

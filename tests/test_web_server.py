@@ -31,7 +31,9 @@ from moviegenre.serving.server import (
     is_loopback,
     raise_open_file_limit,
 )
-from moviegenre.serving.service import MAX_BODY_BYTES
+from moviegenre.serving.service import Limits
+
+MAX_BODY_BYTES = Limits().max_body_bytes
 
 JSON = {"Content-Type": "application/json"}
 # Headers that promise a JSON body; the tests send part of it, or none.

@@ -9,9 +9,10 @@ from typing import Any, overload
 
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Predictor
-from moviegenre.prediction import Prediction, to_predictions
+from moviegenre.movie import Movie, movies_from
+from moviegenre.prediction import Prediction, answer, to_predictions
 
-__all__ = ["Prediction", "load_model", "predict", "to_predictions"]
+__all__ = ["Movie", "Prediction", "answer", "load_model", "predict", "to_predictions"]
 
 
 @lru_cache(maxsize=1)
@@ -60,18 +61,9 @@ def predict(plots=None, model=None, *, poster=None, posters=None):
         raise MovieGenreError("a list of plots takes posters=[...], not poster=...")
     if single and plots is None and poster is None:
         raise MovieGenreError("give a plot, a poster, or both")
-    batch = [plots] if single else list(plots)
-    pictures = ([poster] if poster is not None else None) if single else posters
-    if not batch:
-        return []
-    if pictures is None:
-        if any(p is None for p in batch):
-            raise MovieGenreError("every movie needs a plot or a poster")
-        results = to_predictions(model, batch, model.predict_proba(batch))
+    if single:
+        movies = [Movie(plots, poster)]
     else:
-        pictures = list(pictures)
-        if len(pictures) != len(batch):
-            raise MovieGenreError(f"got {len(batch)} plots but {len(pictures)} posters")
-        probs, used = model.predict_inputs(batch, pictures)
-        results = to_predictions(model, batch, probs, used)
+        movies = movies_from(list(plots), posters)
+    results = answer(model, movies)
     return results[0] if single else results

@@ -1,4 +1,5 @@
-"""The answer for one plot (`Prediction`) and the one function that makes it from probabilities."""
+"""The answer for one movie (`Prediction`), and the one road to it: `answer` (movies through the
+model's entry point) and `to_predictions` (scores to genres, thresholds and warnings)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from moviegenre.errors import MovieGenreError
+from moviegenre.movie import PLOT, POSTER, Inputs, Movie, Scored
 from moviegenre.text.checks import InputChecker
 from moviegenre.text.tokenizer import count_words
 from moviegenre.thresholds import decide
@@ -22,20 +25,29 @@ class Decider(Protocol):
     max_words: int | None
     input_checker: InputChecker
 
-    def thresholds_for(self, inputs: Sequence[str]) -> np.ndarray: ...
+    def thresholds_for(self, inputs: Inputs) -> np.ndarray: ...
+
+
+class Answerer(Decider, Protocol):
+    """A model that can also score movies (every `Predictor`)."""
+
+    def predict_movies(self, movies: Sequence[Movie]) -> Scored: ...
 
 
 @dataclass(frozen=True)
 class Prediction:
     """One movie's predicted genres, every genre's probability, whether the plot was cut,
     warnings ({"code", "message"}; empty when all is well, see `moviegenre.text.checks`), and
-    what the answer was made from (`inputs`: "plot", "poster" or both)."""
+    what the answer was made from (`inputs`: "plot", "poster" or both), and the per-genre
+    thresholds it was decided with (`thresholds`, rounded like the scores: surfaces show them and
+    never look them up again; not part of `to_dict`, whose shape every JSON answer keeps)."""
 
     genres: list[str]
     scores: dict[str, float]
     truncated: bool = False
     warnings: list[dict[str, str]] = field(default_factory=list)
-    inputs: tuple[str, ...] = ("plot",)
+    inputs: Inputs = (PLOT,)
+    thresholds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape every surface answers with (API, CLI --json, predict --input lines)."""
@@ -43,60 +55,85 @@ class Prediction:
                 "warnings": self.warnings, "inputs": list(self.inputs)}  # fmt: skip
 
 
-def decide_by_inputs(
-    model: Decider, probs: np.ndarray, inputs: Sequence[tuple[str, ...]] | None
-) -> np.ndarray:
-    """0/1 decisions, each row with the thresholds for what it was answered from."""
-    if inputs is None or all(used == ("plot",) for used in inputs):
-        return decide(probs, model.thresholds, model.min_genres)
-    decisions = np.zeros(np.shape(probs), dtype=np.int8)
-    for used in set(inputs):
-        rows = [i for i, row_inputs in enumerate(inputs) if row_inputs == used]
-        decisions[rows] = decide(probs[rows], model.thresholds_for(used), model.min_genres)
-    return decisions
+def _thresholds_by_inputs(model: Decider, inputs: Sequence[Inputs]) -> dict[Inputs, np.ndarray]:
+    """The per-genre thresholds for each distinct `inputs` of a batch (plot: the model's own)."""
+    return {
+        used: model.thresholds if used == (PLOT,) else model.thresholds_for(used)
+        for used in set(inputs)
+    }
 
 
 def to_predictions(
     model: Decider,
-    plots: Sequence[str | None],
-    probs: np.ndarray,
-    inputs: Sequence[tuple[str, ...]] | None = None,
+    movies: Sequence[Movie] | Sequence[str | None],
+    scored: Scored | np.ndarray,
+    inputs: Sequence[Inputs] | None = None,
 ) -> list[Prediction]:
-    """Package a model's probabilities for `plots` as Predictions, in input order.
+    """Package a model's scores for `movies` as Predictions, in input order: the one function
+    that turns probabilities into answers.
 
-    inputs: what each row was answered from (default: its plot); it picks the thresholds. A plot
-    may be None where the row was answered from a poster alone; a row with a poster is answered
-    even when its plot has no known word.
+    scored: what `model.predict_movies(movies)` returned; the inputs each row used pick its
+    thresholds, which the answer carries. The older call (plots, a probability matrix and
+    optionally the inputs per row) still works. A row with a poster is answered even when its
+    plot has no known word.
 
     Genres are those `decide` picks (thresholds, at least `min_genres`), most probable first,
     and none for a plot with no known word; scores are every label's probability rounded to 4
     decimals; warnings come from the model's input checker. Computed on the whole matrix:
     per-row NumPy calls cost more than the model itself on short plots.
     """
-    probs = np.asarray(probs)
+    if not isinstance(scored, Scored):
+        probs = np.asarray(scored)
+        scored = Scored(probs, [(PLOT,)] * len(probs) if inputs is None else list(inputs))
+    plots = [m.plot if isinstance(m, Movie) else m for m in movies]
+    probs = np.asarray(scored.probs)
     if len(plots) == 0:
         return []
-    chosen = decide_by_inputs(model, probs, inputs).astype(bool).tolist()
-    used = [("plot",)] * len(plots) if inputs is None else [tuple(i) for i in inputs]
+    used = [tuple(i) for i in scored.inputs]
+    by_inputs = _thresholds_by_inputs(model, used)
+    labels, limit = list(model.labels), model.max_words
+    if len(by_inputs) == 1:  # the common case: one decision call for the whole batch
+        chosen = decide(probs, by_inputs[used[0]], model.min_genres)
+    else:
+        chosen = np.zeros(np.shape(probs), dtype=np.int8)
+        for key, thresholds in by_inputs.items():
+            rows = [i for i, row_inputs in enumerate(used) if row_inputs == key]
+            chosen[rows] = decide(probs[rows], thresholds, model.min_genres)
+    # one dict per distinct inputs, shared by the rows decided with it
+    shown = {
+        key: dict(zip(labels, np.round(t.astype(np.float64), 4).tolist(), strict=True))
+        for key, t in by_inputs.items()
+    }
+    picked = chosen.astype(bool).tolist()
     order = np.argsort(-probs, axis=1).tolist()
     # A float32 times 10**4 is exact in float64, so np.round gives exactly Python's
     # round(float(p), 4) (ties included: both round half to even), about 10x faster.
     rounded = np.round(probs.astype(np.float64), 4).tolist()
-    labels, limit = list(model.labels), model.max_words
     checks = [None if plot is None else model.input_checker.check(plot, limit) for plot in plots]
     return [
         Prediction(
             # a plot without one known word gets no genre (unless a poster speaks too): its
             # scores are only the model's guess for an empty plot, and its warnings say why
             genres=[labels[i] for i in ranked if picks[i]]
-            if check is None or check.readable or "poster" in row_inputs
+            if check is None or check.readable or POSTER in row_inputs
             else [],
             scores=dict(zip(labels, row, strict=True)),
             truncated=plot is not None and limit is not None and count_words(plot) > limit,
             warnings=[] if check is None else check.warnings,
             inputs=row_inputs,
+            thresholds=shown[row_inputs],
         )
         for plot, row, picks, ranked, check, row_inputs in zip(
-            plots, rounded, chosen, order, checks, used, strict=True
+            plots, rounded, picked, order, checks, used, strict=True
         )
     ]
+
+
+def answer(model: Answerer, movies: Sequence[Movie]) -> list[Prediction]:
+    """The road of every surface: a batch of movies through the model's one entry point
+    (`predict_movies`), then `to_predictions`. Refuses a movie with neither plot nor poster."""
+    if any(not movie.inputs for movie in movies):
+        raise MovieGenreError("every movie needs a plot, a poster, or both")
+    if not movies:
+        return []
+    return to_predictions(model, movies, model.predict_movies(movies))

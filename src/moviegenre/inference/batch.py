@@ -17,7 +17,8 @@ from moviegenre.data.readers import iter_records
 from moviegenre.data.record import MovieRecord
 from moviegenre.errors import MovieGenreError
 from moviegenre.files import atomic_writer
-from moviegenre.prediction import Prediction, to_predictions
+from moviegenre.movie import Movie
+from moviegenre.prediction import Prediction, answer
 
 DEFAULT_CHUNK = 512
 # Chunks allowed in flight per worker: enough to keep workers busy, small enough for flat memory.
@@ -82,8 +83,7 @@ def predict_lines(model: Any, rows: list[MovieRecord], poster_root: Path | None 
     plots; a row with neither, or whose poster is missing or unreadable, gets an error line.
     """
     if poster_root is None:
-        plots = [row.plot for row in rows if row.plot]
-        answers = to_predictions(model, plots, model.predict_proba(plots)) if plots else []
+        answers = answer(model, [Movie(row.plot) for row in rows if row.plot])
         errors: dict[int, str] = {i: NO_PLOT for i, row in enumerate(rows) if not row.plot}
     else:
         answers, errors = _with_posters(model, rows, poster_root)
@@ -108,7 +108,7 @@ def _with_posters(
     from moviegenre.images.reader import PosterError, read_poster
 
     errors: dict[int, str] = {}
-    plots, pictures = [], []
+    movies = []
     for number, row in enumerate(rows):
         picture = None
         if row.poster:
@@ -120,12 +120,8 @@ def _with_posters(
         if not row.plot and picture is None:
             errors[number] = NO_PLOT
             continue
-        plots.append(row.plot or None)
-        pictures.append(picture)
-    if not plots:
-        return [], errors
-    probs, used = model.predict_inputs(plots, pictures)
-    return to_predictions(model, plots, probs, used), errors
+        movies.append(Movie(row.plot or None, picture))
+    return answer(model, movies), errors
 
 
 # --- worker processes: one model per process, loaded by the pool initializer -----------------

@@ -11,14 +11,16 @@ import numpy as np
 from moviegenre.calibration import Calibrator
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Composite, GenreModel, Predictor
+from moviegenre.movie import Inputs, Movie, Scored
 from moviegenre.thresholds import stored_thresholds
 
-# Keys of the per-input threshold sets: what an answer was made from.
-PLOT, POSTER, BOTH = "plot", "poster", "plot+poster"
+# The bundle's names of the per-input threshold sets (config "thresholds"): one per `Inputs`.
+BOTH = "plot+poster"
 
 
-def inputs_key(inputs: Sequence[str]) -> str:
-    """ "plot", "poster" or "plot+poster" for the inputs an answer used."""
+def threshold_set_key(inputs: Sequence[str]) -> str:
+    """The bundle's name ("plot", "poster" or "plot+poster") of the threshold set for the inputs
+    an answer used (an `Inputs` tuple everywhere else)."""
     used = set(inputs)
     if used == {"plot", "poster"}:
         return BOTH
@@ -97,7 +99,8 @@ class FusionGenreModel(GenreModel, Composite):
 
     def poster_proba(self, posters: Sequence[Any]) -> np.ndarray:
         _, poster = self._members()
-        return poster.predict_proba([None] * len(posters), posters)[:, self._columns["poster"]]
+        probs = poster.predict_movies([Movie(None, p) for p in posters]).probs
+        return probs[:, self._columns["poster"]]
 
     def poster_proba_from_features(self, features: np.ndarray) -> np.ndarray:
         """Poster probabilities, in this model's label order, from image network features."""
@@ -113,49 +116,32 @@ class FusionGenreModel(GenreModel, Composite):
         w = self.poster_weight
         return ((1.0 - w) * text_probs + w * poster_probs).astype(np.float32)
 
-    def predict_inputs(
-        self, plots: Sequence[str | None], posters: Sequence[Any] | None = None
-    ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-        plots = list(plots)
-        posters = list(posters) if posters is not None else [None] * len(plots)
-        if len(posters) != len(plots):
-            raise MovieGenreError(f"got {len(plots)} plots but {len(posters)} posters")
-        has_plot = [p is not None for p in plots]
-        has_poster = [p is not None for p in posters]
-        if not all(a or b for a, b in zip(has_plot, has_poster, strict=True)):
+    def predict_movies(self, movies: Sequence[Movie]) -> Scored:
+        """Probabilities for movies with a plot, a poster (arrays, bytes or file paths) or both:
+        the text model for a plot alone, the poster model for a poster alone, the weighted mean
+        of the two for both."""
+        used = [movie.inputs for movie in movies]
+        if not all(used):
             raise MovieGenreError("every movie needs a plot, a poster, or both")
-        out = np.zeros((len(plots), len(self.labels)), dtype=np.float32)
-        text_rows = [i for i, ok in enumerate(has_plot) if ok]
-        poster_rows = [i for i, ok in enumerate(has_poster) if ok]
+        out = np.zeros((len(movies), len(self.labels)), dtype=np.float32)
+        text_rows = [i for i, movie in enumerate(movies) if movie.plot is not None]
+        poster_rows = [i for i, movie in enumerate(movies) if movie.poster is not None]
         if text_rows:  # the poster network is only touched when a poster comes
-            out[text_rows] = self.text_proba([plots[i] for i in text_rows])
+            out[text_rows] = self.text_proba([movies[i].plot for i in text_rows])
         if poster_rows:
-            from_posters = self.poster_proba([posters[i] for i in poster_rows])
-            both = np.asarray([has_plot[i] for i in poster_rows], dtype=bool)
+            from_posters = self.poster_proba([movies[i].poster for i in poster_rows])
+            both = np.asarray([movies[i].plot is not None for i in poster_rows], dtype=bool)
             rows = np.asarray(poster_rows)
             out[rows[both]] = self.fuse(out[rows[both]], from_posters[both])
             out[rows[~both]] = from_posters[~both]
-        inputs = [
-            ("plot", "poster") if a and b else ("plot",) if a else ("poster",)
-            for a, b in zip(has_plot, has_poster, strict=True)
-        ]
-        return out, inputs
+        return Scored(out, used)
 
     def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         """Plots alone: the text model's probabilities (calibrated by the text model itself)."""
         return self.text_proba(plots)
 
-    def predict_proba(
-        self, plots: Sequence[str | None], posters: Sequence[Any] | None = None
-    ) -> np.ndarray:
-        """Probabilities for plots, with posters (arrays, bytes or file paths) where given.
-
-        `posters[i]` belongs to `plots[i]`; either may be None (not both).
-        """
-        return self.predict_inputs(plots, posters)[0]
-
-    def thresholds_for(self, inputs: Sequence[str]) -> np.ndarray:
-        return self.threshold_sets.get(inputs_key(inputs), self.thresholds)
+    def thresholds_for(self, inputs: Inputs) -> np.ndarray:
+        return self.threshold_sets.get(threshold_set_key(inputs), self.thresholds)
 
     @property
     def answer_calibrator(self) -> Calibrator | None:
@@ -193,7 +179,7 @@ class FusionGenreModel(GenreModel, Composite):
         model = cls(labels)
         model.poster_weight = float(weight)
         for key, values in (config.get("thresholds") or {}).items():
-            inputs_key(key.split("+"))  # refuses unknown keys
+            threshold_set_key(key.split("+"))  # refuses unknown keys
             if not isinstance(values, list) or len(values) != len(labels):
                 raise MovieGenreError(f"{directory}: thresholds[{key!r}] needs one per genre")
             model.threshold_sets[key] = np.asarray(values, dtype=np.float32)

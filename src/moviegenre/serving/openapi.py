@@ -7,13 +7,7 @@ from typing import Any
 
 from moviegenre.images.reader import MAX_POSTER_BYTES, MAX_POSTER_PIXELS
 from moviegenre.serving.bodies import MAX_BASE64_CHARS
-from moviegenre.serving.service import (
-    LARGE_BODY_WAIT_S,
-    MAX_BATCH,
-    MAX_BODY_BYTES,
-    MAX_LARGE_BODIES,
-    MAX_POSTER_REQUEST_BYTES,
-)
+from moviegenre.serving.service import Limits
 from moviegenre.text.checks import WARNING_CODES
 from moviegenre.version import __version__
 
@@ -45,12 +39,16 @@ def _common_errors() -> dict[str, Any]:
     }
 
 
-def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str, Any]:
-    """Build the document; the labels make the score objects' keys explicit.
+def openapi_spec(
+    labels: Sequence[str], limits: Limits | None = None, reads_posters: bool = False
+) -> dict[str, Any]:
+    """Build the document; the labels make the score objects' keys explicit, the limits (the
+    app's, default ones when None) every size.
 
     reads_posters: the served model reads posters; only then are poster fields described (a
     plot-only model answers a poster alone with a 400, so for it they are not valid input).
     """
+    limits = limits or Limits()
     plot = {
         "type": "string",
         "pattern": r"\S",
@@ -107,22 +105,50 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
         "FormPredictRequest": {
             "type": "object",
             "description": "One movie as an HTML form sends it: fields plot and poster (a file)."
-            + (" An empty plot beside a poster means the poster alone." if reads_posters else ""),
+            + (
+                " A non-blank plot, a poster, or both are required; an empty plot beside a "
+                "poster means the poster alone."
+                if reads_posters
+                else ""
+            ),
             "properties": {
-                "plot": plot,
                 **(
-                    {"poster": {"type": "string", "format": "binary", "description": poster_rules}}
+                    {
+                        "plot": {
+                            "type": "string",
+                            "description": "A plot summary (blank only beside a poster).",
+                        },
+                        "poster": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": poster_rules,
+                        },
+                    }
                     if reads_posters
-                    else {}
+                    else {"plot": plot}
                 ),
             },
-            **({} if reads_posters else {"required": ["plot"]}),
+            **(
+                {
+                    "anyOf": [
+                        {"required": ["plot"], "properties": {"plot": {"pattern": r"\S"}}},
+                        {"required": ["poster"]},
+                    ]
+                }
+                if reads_posters
+                else {"required": ["plot"]}
+            ),
             "additionalProperties": False,
         },
         "BatchPredictRequest": {
             "type": "object",
             "properties": {
-                "plots": {"type": "array", "items": plot, "minItems": 1, "maxItems": MAX_BATCH}
+                "plots": {
+                    "type": "array",
+                    "items": plot,
+                    "minItems": 1,
+                    "maxItems": limits.max_batch,
+                }
             },
             "required": ["plots"],
             "additionalProperties": False,
@@ -286,11 +312,12 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
         "summary": "Predict the genres of one plot or of a batch of plots.",
         "requestBody": {
             "required": True,
-            "description": f"UTF-8 JSON or multipart/form-data. At most {MAX_BODY_BYTES} bytes "
-            f"without a poster, {MAX_POSTER_REQUEST_BYTES} bytes with one (the decoded poster "
-            f"at most {MAX_POSTER_BYTES} bytes). At most {MAX_LARGE_BODIES} bodies over "
-            f"{MAX_BODY_BYTES} bytes are read at once per server process; others wait up to "
-            f"{LARGE_BODY_WAIT_S:g} s, then get a 503.",
+            "description": "UTF-8 JSON or multipart/form-data. At most "
+            f"{limits.max_body_bytes} bytes without a poster, "
+            f"{limits.max_poster_request_bytes} bytes with one (the decoded poster at most "
+            f"{MAX_POSTER_BYTES} bytes). At most {limits.max_large_bodies} bodies over "
+            f"{limits.max_body_bytes} bytes are read at once per server process; others wait up to "
+            f"{limits.large_body_wait_s:g} s, then get a 503.",
             "content": {
                 "application/json": {
                     "schema": {
@@ -319,20 +346,20 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
             },
             "400": _error(
                 "Invalid body: not UTF-8, not JSON, a missing, unknown or wrongly typed field, "
-                f"a blank plot, not 1 to {MAX_BATCH} plots, neither a plot nor a poster, "
-                "explain without a plot, a poster that is not base64, not a JPEG, PNG or WebP "
-                "image, or truncated or corrupt, or a poster alone sent to a model that reads "
-                "plots only."
+                f"a blank plot, not 1 to {limits.max_batch} plots, neither a plot nor a poster, "
+                "explain without a plot, a poster that is not base64, a poster that is valid "
+                "base64 (or a file) but not a JPEG, PNG or WebP image, or truncated or corrupt, "
+                "or a poster alone sent to a model that reads plots only."
             ),
             "413": _error(
-                f"Body over {MAX_BODY_BYTES} bytes without a poster or "
-                f"{MAX_POSTER_REQUEST_BYTES} bytes with one; a poster over "
+                f"Body over {limits.max_body_bytes} bytes without a poster or "
+                f"{limits.max_poster_request_bytes} bytes with one; a poster over "
                 f"{MAX_POSTER_BYTES // (1024 * 1024)} MB ({MAX_POSTER_BYTES} bytes) decoded, "
                 f"or over {MAX_POSTER_PIXELS // 1_000_000} megapixels."
             ),
             "415": _error("Content-Type is neither application/json nor multipart/form-data."),
             "503": _error(
-                f"{MAX_LARGE_BODIES} large bodies are already being read; retry shortly."
+                f"{limits.max_large_bodies} large bodies are already being read; retry shortly."
             ),
             **_common_errors(),
         },

@@ -257,7 +257,8 @@ def train_fusion(
     """
     from moviegenre.bundle import load_bundle
     from moviegenre.evaluation.metrics import micro_f1
-    from moviegenre.models.fusion import BOTH, PLOT, POSTER, FusionGenreModel
+    from moviegenre.models.fusion import BOTH, FusionGenreModel
+    from moviegenre.movie import PLOT, POSTER
 
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     text, poster = load_bundle(text_dir), load_bundle(poster_dir)
@@ -328,7 +329,8 @@ def train_fusion(
 
 def poster_rows(model: Any, movies: JoinedMovies, cache_dir: Path) -> dict[str, dict[str, Any]]:
     """Plot-only, poster-only and plot+poster metrics of a fusion model on the same movies."""
-    from moviegenre.models.fusion import BOTH, PLOT, POSTER
+    from moviegenre.models.fusion import BOTH
+    from moviegenre.movie import PLOT, POSTER
 
     text_probs = model.text_proba(movies.plots)
     poster_probs = poster_probs_cached(model, movies.posters, cache_dir)
