@@ -83,9 +83,15 @@ def test_multipart_form_with_plot_and_poster(client):
     response = client.post("/api/v1/predict", data=data, content_type="multipart/form-data")
     assert response.status_code == 200, response.data[:300]
     assert response.get_json()["inputs"] == ["plot", "poster"]
-    only = {"poster": (io.BytesIO(poster_bytes(["Comedy"])), "p.jpg"), "plot": ""}
+    only = {"poster": (io.BytesIO(poster_bytes(["Comedy"])), "p.jpg")}
     response = client.post("/api/v1/predict", data=only, content_type="multipart/form-data")
     assert response.get_json()["inputs"] == ["poster"]
+    # a blank plot is refused beside a poster too, as in JSON and as the OpenAPI document says
+    blank = {"poster": (io.BytesIO(poster_bytes(["Comedy"])), "p.jpg"), "plot": " "}
+    response = client.post("/api/v1/predict", data=blank, content_type="multipart/form-data")
+    assert "empty or only whitespace" in error(response, 400)
+    form = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert form["FormPredictRequest"]["minProperties"] == 1  # a plot, a poster or both
     response = client.post("/api/v1/predict", data={"plot": "A ghost."},
                            content_type="multipart/form-data")  # fmt: skip
     assert response.get_json()["inputs"] == ["plot"]

@@ -197,7 +197,8 @@ def parse_predict_form(page: bool = False) -> PredictRequest:
     """A form predict request: `plot` (text) and `poster` (a file); the page's form also has
     `explain` ("on") and may carry other fields (ignored); the API refuses them.
 
-    An empty plot beside a poster means the poster alone (an HTML form always sends the box).
+    On the page an empty plot beside a poster means the poster alone (the form always sends the
+    box); the API refuses a blank plot as its JSON does (the OpenAPI document says so).
     """
     # a part whose Content-Disposition has no name comes as the key None
     unknown = (set(request.form) - {"plot"}) | (set(request.files) - {"poster"})
@@ -215,8 +216,9 @@ def parse_predict_form(page: bool = False) -> PredictRequest:
         if not poster:
             raise _bad('the "poster" file is empty')
     explain = page and request.form.get("explain") == "on"
-    if "plot" in request.form and request.form.get("plot", "").strip() == "" and poster:
-        return _single(None, False, poster, False)  # an empty plot box beside a poster
+    blank = not NON_BLANK.search(request.form.get("plot", ""))
+    if page and blank and poster:
+        return _single(None, False, poster, False)  # the page's empty plot box beside a poster
     return _single(request.form.get("plot"), "plot" in request.form, poster, explain)
 
 

@@ -55,6 +55,8 @@ def openapi_spec(
         "description": "A plot summary; any text with at least one non-whitespace character. "
         "Text past the model's word limit is ignored (the response says truncated).",
     }
+    # a form field is always text: the same rule as `plot` without a type to check
+    form_plot = {"pattern": plot["pattern"], "description": plot["description"]}
     poster_rules = (
         f"JPEG, PNG or WebP, at most {MAX_POSTER_BYTES} bytes and "
         f"{MAX_POSTER_PIXELS} pixels; EXIF orientation is applied, greyscale, CMYK, palette and "
@@ -104,40 +106,25 @@ def openapi_spec(
         },
         "FormPredictRequest": {
             "type": "object",
-            "description": "One movie as an HTML form sends it: fields plot and poster (a file)."
+            "description": "One movie as an HTML form sends it: fields plot and poster (a file)"
             + (
-                " A non-blank plot, a poster, or both are required; an empty plot beside a "
-                "poster means the poster alone."
+                "; a non-blank plot, a poster, or both are required (a blank plot is refused, "
+                "with a poster too, as in JSON). "
                 if reads_posters
-                else ""
-            ),
+                else ". "
+            )
+            + "Every form field is text, so plot has no type to check (a JSON null sent as a "
+            "form field arrives as the text null).",
             "properties": {
+                "plot": form_plot,
                 **(
-                    {
-                        "plot": {
-                            "type": "string",
-                            "description": "A plot summary (blank only beside a poster).",
-                        },
-                        "poster": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": poster_rules,
-                        },
-                    }
+                    {"poster": {"type": "string", "format": "binary", "description": poster_rules}}
                     if reads_posters
-                    else {"plot": plot}
+                    else {}
                 ),
             },
-            **(
-                {
-                    "anyOf": [
-                        {"required": ["plot"], "properties": {"plot": {"pattern": r"\S"}}},
-                        {"required": ["poster"]},
-                    ]
-                }
-                if reads_posters
-                else {"required": ["plot"]}
-            ),
+            # with posters: plot, poster or both (no other field exists); without: the plot
+            **({"minProperties": 1} if reads_posters else {"required": ["plot"]}),
             "additionalProperties": False,
         },
         "BatchPredictRequest": {
