@@ -25,6 +25,8 @@ def build_model(
     options.pop("finetune", None)  # the old way to ask for minilm-finetuned; the class says it now
     if cache_dir is not None and "cache_dir" in cls.run_settings:
         options.setdefault("cache_dir", str(cache_dir))
+    if "build" in cls.run_settings:  # the ensemble builds its members through this function
+        options["build"] = build_model
     if issubclass(cls, Composite) and options.get("members"):
         from moviegenre.bundle import load_bundle
 
