@@ -10,14 +10,12 @@ from pathlib import Path
 from moviegenre.data.cmu import PLOTS, looks_like_metadata, looks_like_plots, read_cmu
 from moviegenre.data.corpus import iter_corpus, looks_like_corpus
 from moviegenre.data.imdb import is_imdb_list, read_imdb_lists
+from moviegenre.data.opening import first_line, open_binary, sniff_encoding
 from moviegenre.data.record import LoadResult, MovieRecord
 from moviegenre.data.tabular import (
-    first_line,
     iter_delimited,
     iter_jsonl,
     iter_parquet,
-    open_binary,
-    sniff_encoding,
     wikipedia_genres,
 )
 from moviegenre.errors import MovieGenreError

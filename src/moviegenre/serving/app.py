@@ -40,7 +40,8 @@ ERROR_HINTS = {
 }
 
 
-def _too_large_hint(limits: Limits) -> str:
+def too_large_hint(limits: Limits) -> str:
+    """What a 413 tells the client, with the app's limits."""
     return (
         f"the request body is over {limits.max_body_bytes // 1024} KiB without a poster or "
         f"{limits.max_poster_request_bytes // (1024 * 1024)} MB with one; send fewer or shorter "
@@ -120,7 +121,7 @@ def create_app(
         elif status in (400, 413) and exc.description and exc.description != type(exc).description:
             message = str(exc.description)  # our own message, saying what to send instead
         else:
-            hint = _too_large_hint(limits) if status == 413 else ERROR_HINTS.get(status)
+            hint = too_large_hint(limits) if status == 413 else ERROR_HINTS.get(status)
             message = hint or exc.description or exc.name
         if _wants_json():
             return error_response(status, message, headers)

@@ -145,4 +145,9 @@ def current_service() -> ModelService:
 
 def current_limits() -> Limits:
     """The limits of the app handling the current request."""
-    return current_app.extensions[_LIMITS]
+    return app_limits(current_app)
+
+
+def app_limits(app: Flask) -> Limits:
+    """The limits `app` was built with."""
+    return app.extensions[_LIMITS]
