@@ -205,6 +205,10 @@ def parse_predict_form(page: bool = False) -> PredictRequest:
     if unknown and not page:
         names = sorted("(a field without a name)" if f is None else repr(f) for f in unknown)
         raise _bad(f"unknown form field(s) {', '.join(names)}")
+    repeated = [name for name in ("plot", "poster") if len(request.values.getlist(name)) > 1]
+    repeated += ["poster"] if len(request.files.getlist("poster")) > 1 else []
+    if repeated:  # a list sent as a form: which one is the movie's?
+        raise _bad(f"the form field {repeated[0]!r} comes more than once; send one")
     poster = None
     upload = request.files.get("poster")
     if upload is not None and upload.filename != "":

@@ -123,9 +123,10 @@ def openapi_spec(
                     else {}
                 ),
             },
-            # with posters: plot, poster or both (no other field exists); without: the plot
+            # plot, poster or both: the only fields there are (others are a 400, but not written
+            # as additionalProperties: a form drops unnamed and empty parts on the way, so such a
+            # rule could not be checked on what arrives)
             **({"minProperties": 1} if reads_posters else {"required": ["plot"]}),
-            "additionalProperties": False,
         },
         "BatchPredictRequest": {
             "type": "object",
