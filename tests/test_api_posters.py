@@ -37,11 +37,6 @@ def client(poster_world):
     return create_app(model=model).test_client()
 
 
-@pytest.fixture(scope="module")
-def text_client(tfidf_bundle):
-    return create_app(model=load_model(tfidf_bundle)).test_client()
-
-
 def post(client, body):
     return client.post("/api/v1/predict", data=json.dumps(body), content_type="application/json")
 
@@ -169,12 +164,12 @@ def test_large_bodies_wait_for_a_slot_then_get_503(poster_world):
     assert taken == 2
 
 
-def test_a_plot_only_model_refuses_posters_and_does_not_document_them(text_client):
-    with_plot = post(text_client, {"plot": "A ghost.", "poster": b64(poster_bytes())})
+def test_a_plot_only_model_refuses_posters_and_does_not_document_them(tfidf_client):
+    with_plot = post(tfidf_client, {"plot": "A ghost.", "poster": b64(poster_bytes())})
     assert "plots only" in error(with_plot, 400)
-    assert "plots only" in error(post(text_client, {"poster": b64(poster_bytes())}), 400)
-    assert post(text_client, {"plot": "A ghost."}).get_json()["inputs"] == ["plot"]
-    spec = text_client.get("/api/v1/openapi.json").get_json()
+    assert "plots only" in error(post(tfidf_client, {"poster": b64(poster_bytes())}), 400)
+    assert post(tfidf_client, {"plot": "A ghost."}).get_json()["inputs"] == ["plot"]
+    spec = tfidf_client.get("/api/v1/openapi.json").get_json()
     assert "poster" not in spec["components"]["schemas"]["SinglePredictRequest"]["properties"]
 
 
@@ -190,13 +185,13 @@ def test_model_info_and_openapi_describe_posters(client):
     assert "503" in responses and "10 MB" in json.dumps(responses["413"])
 
 
-def test_unknown_and_nameless_form_parts_are_a_400(text_client):
+def test_unknown_and_nameless_form_parts_are_a_400(tfidf_client):
     # a part without a name comes as the key None beside named ones: never a 500
     boundary = "b0undary"
     parts = [("form-data", "x"), ('form-data; name="genre"', "Horror"),
              ('form-data; name="plot"', "A ghost haunts a house.")]  # fmt: skip
     body = "".join(f"--{boundary}\r\nContent-Disposition: {d}\r\n\r\n{v}\r\n" for d, v in parts)
-    response = text_client.post(
+    response = tfidf_client.post(
         "/api/v1/predict", data=(body + f"--{boundary}--\r\n").encode(),
         content_type=f"multipart/form-data; boundary={boundary}",
     )  # fmt: skip

@@ -260,11 +260,11 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path, suffix: str) -> None
 def test_bounded_dispatch_waits_for_results() -> None:
     import threading
 
-    from moviegenre.inference.batch import _bounded
+    from moviegenre.inference.batch import bounded
 
     slots = threading.Semaphore(2)
     pulled = []
-    feeder = _bounded(iter([[1], [2], [3], [4]]), slots)
+    feeder = bounded(iter([[1], [2], [3], [4]]), slots)
     thread = threading.Thread(target=lambda: pulled.extend(feeder), daemon=True)
     thread.start()
     thread.join(0.3)

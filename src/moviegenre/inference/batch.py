@@ -150,7 +150,7 @@ def _work(rows: list[MovieRecord]) -> str:
     return predict_lines(_worker_model, rows, _worker_poster_root)
 
 
-def _bounded(items: Iterator[list[Any]], slots: threading.Semaphore) -> Iterator[list[Any]]:
+def bounded(items: Iterator[list[Any]], slots: threading.Semaphore) -> Iterator[list[Any]]:
     """Pool.imap reads its input eagerly; waiting on `slots` bounds the chunks queued at once."""
     for item in items:
         slots.acquire()
@@ -250,7 +250,7 @@ def predict_file(
                               poster_root),
                 )  # fmt: skip
                 slots = threading.Semaphore(workers * IN_FLIGHT_PER_WORKER)
-                results = pool.imap(_work, _bounded(pieces, slots))
+                results = pool.imap(_work, bounded(pieces, slots))
             else:
                 slots = None
                 results = (predict_lines(model, chunk, poster_root) for chunk in pieces)
