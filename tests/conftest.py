@@ -108,7 +108,7 @@ def poster_world(tiny_corpus: Path, tfidf_bundle: Path, tmp_path_factory: pytest
 
     from poster_fixture import make_network, make_poster_index
 
-    from moviegenre.training.posters import train_fusion, train_poster
+    from moviegenre.training.poster_models import train_fusion, train_poster
 
     folder = tmp_path_factory.mktemp("posters")
     index = make_poster_index(tiny_corpus, folder / "data")

@@ -48,9 +48,9 @@ def test_poster_model_reads_the_colour_of_each_genre(poster_world):
 
 
 def test_poster_model_is_calibrated_without_changing_its_decisions(poster_world, tmp_path):
-    from moviegenre.data.posters import read_poster_index
+    from moviegenre.data.poster_index import read_poster_index
     from moviegenre.thresholds import decide
-    from moviegenre.training.posters import train_poster
+    from moviegenre.training.poster_models import train_poster
 
     manifest = json.loads((poster_world.poster / "bundle.json").read_text())
     assert manifest["calibration"]["method"] == "beta"

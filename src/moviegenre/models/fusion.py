@@ -35,9 +35,9 @@ class FusionGenreModel(GenreModel, Composite):
     A row with only a plot is answered by the text model alone, with its own thresholds (so
     plot-only answers are exactly the text model's); a row with only a poster by the poster
     model with its thresholds; a row with both by the weighted mean, with thresholds of its own.
-    Built by `training/posters.py:train_fusion` from two existing bundles. The bundle stores the
-    members as bundles of their own (`Composite`): members/0 the text model, members/1 the poster
-    model.
+    Built by `training/poster_models.py:train_fusion` from two existing bundles. The bundle
+    stores the members as bundles of their own (`Composite`): members/0 the text model, members/1
+    the poster model.
     """
 
     model_type = "fusion"

@@ -33,8 +33,8 @@ class PosterGenreModel(GenreModel):
     """Genres from a poster: frozen EfficientNet-Lite0 features (ONNX Runtime) and a linear head.
 
     Trained from a poster index (`moviegenre train --model-type poster`, see
-    `training/posters.py`): features are standardised, then each genre gets its own L2-regularised
-    logistic regression, fitted on the posters whose label source knows that genre.
+    `training/poster_models.py`): features are standardised, then each genre gets its own
+    L2-regularised logistic regression, fitted on the posters whose label source knows that genre.
     """
 
     model_type = "poster"

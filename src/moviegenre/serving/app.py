@@ -95,7 +95,7 @@ def create_app(
     app.json.sort_keys = False  # keep scores in the model's label order
     install(app, ModelService(model), limits)
 
-    from moviegenre.serving.api import api
+    from moviegenre.serving.json_api import api
     from moviegenre.serving.web import web
 
     app.register_blueprint(web)

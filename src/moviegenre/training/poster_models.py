@@ -22,7 +22,7 @@ import numpy as np
 
 from moviegenre.calibration import DEFAULT_METHOD, Calibrator
 from moviegenre.data.dataset import target_matrix
-from moviegenre.data.posters import (
+from moviegenre.data.poster_index import (
     LABEL_SOURCES,
     JoinedMovies,
     PosterRecord,
