@@ -175,15 +175,14 @@ def test_upload_a_poster_see_it_and_get_bars(browser, poster_server, tmp_path):
         page.fill("#plot", "A haunted house where a ghost and a demon scream in the night.")
         with page.expect_response("**/api/v1/predict"):
             page.click("#predict-button")
-        page.wait_for_function(
-            "document.getElementById('inputs-used').textContent === 'plot + poster'"
-        )
+        # a selector, not wait_for_function: the page's CSP forbids the eval a polled string needs
+        page.wait_for_selector("#inputs-used:text-is('plot + poster')")
         page.screenshot(path=str(ARTIFACTS / "page-poster.png"), full_page=True)
         page.click("#poster-clear")  # drop the poster: the plot alone again
         assert page.locator("#poster-preview").is_hidden()
         with page.expect_response("**/api/v1/predict"):
             page.click("#predict-button")
-        page.wait_for_function("document.getElementById('inputs-used').textContent === 'plot'")
+        page.wait_for_selector("#inputs-used:text-is('plot')")
         assert not problems, problems
     finally:
         context.close()
