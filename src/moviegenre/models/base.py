@@ -35,6 +35,9 @@ class Predictor(ABC):
     """
 
     inputs: ClassVar[tuple[str, ...]] = ("plot",)
+    # False where the input checker is a member's (the fusion's text model): the bundle stores
+    # the training words once, in that member
+    owns_input_checker: ClassVar[bool] = True
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels: list[str] = list(labels)

@@ -42,6 +42,7 @@ class FusionGenreModel(GenreModel, Composite):
 
     model_type = "fusion"
     inputs = ("plot", "poster")
+    owns_input_checker = False  # the plot's warnings are the text model's (set by `attach`)
     # the members are stored as bundles of their own, not as a hyper-parameter
     run_settings = frozenset({"members"})
 

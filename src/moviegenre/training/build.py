@@ -1,7 +1,11 @@
-"""Build an untrained model from a model type name and options, loading member bundles it names."""
+"""Build an untrained model from a model type name and options, loading member bundles it names;
+the command line a bundle records."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +38,26 @@ def build_model(
             load_bundle(m) if isinstance(m, str | Path) else m for m in options["members"]
         ]
     return cls(labels, **options)
+
+
+def recorded_command(argv: Sequence[str] | None = None) -> str:
+    """The command line a bundle's card records: absolute paths inside the working directory
+    become relative, and those outside it are shown by their last part under OUTSIDE/ (a bundle
+    is shared: the build machine's folders say nothing to its readers)."""
+    here = Path.cwd()
+
+    def shown(value: str) -> str:
+        if not os.path.isabs(value):
+            return value
+        path = Path(value)
+        return (
+            path.relative_to(here).as_posix()
+            if path.is_relative_to(here)
+            else f"OUTSIDE/{path.name}"
+        )
+
+    words = []
+    for word in sys.argv[1:] if argv is None else argv:
+        key, sep, value = word.partition("=")
+        words.append(f"{key}={shown(value)}" if sep else shown(word))
+    return " ".join(["moviegenre", *words])

@@ -40,6 +40,7 @@ from moviegenre.thresholds import (
     tune_thresholds,
     tune_thresholds_joint,
 )
+from moviegenre.training.build import recorded_command
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ def train_poster(
 
         extra = {
             "training": {
-                "command": " ".join(["moviegenre", *sys.argv[1:]]),
+                "command": recorded_command(),
                 "data": Path(index).name,
                 "train_rows": int(train.sum()),
                 "label_sources": list(label_sources),
@@ -313,7 +314,7 @@ def train_fusion(
             "training": {
                 **(meta.get("training") or {}),
                 "fusion": {
-                    "command": " ".join(["moviegenre", *sys.argv[1:]]),
+                    "command": recorded_command(),
                     "valid_movies_with_poster": len(valid.plots),
                     "poster_weight": best,
                     "seconds": round(seconds, 1),

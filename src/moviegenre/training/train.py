@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from moviegenre.evaluation.metrics import calibration_metrics, compute_metrics
 from moviegenre.models.base import GenreModel
 from moviegenre.text.checks import InputChecker
 from moviegenre.thresholds import decide
-from moviegenre.training.build import build_model
+from moviegenre.training.build import build_model, recorded_command
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +143,7 @@ def train(
         extra = {
             "fingerprint": fingerprint(train_set),
             "training": {
-                "command": command or " ".join(["moviegenre", *sys.argv[1:]]),
+                "command": command or recorded_command(),
                 "data": Path(data).name,
                 "train_rows": len(train_set),
                 "valid_rows": len(valid_set),
