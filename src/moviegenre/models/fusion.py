@@ -11,7 +11,7 @@ import numpy as np
 from moviegenre.calibration import Calibrator
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Composite, GenreModel, Predictor
-from moviegenre.movie import Inputs, Movie, Scored
+from moviegenre.movie import PLOT, POSTER, Inputs, Movie, Scored
 from moviegenre.thresholds import stored_thresholds
 
 # The bundle's names of the per-input threshold sets (config "thresholds"): one per `Inputs`.
@@ -140,6 +140,57 @@ class FusionGenreModel(GenreModel, Composite):
     def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         """Plots alone: the text model's probabilities (calibrated by the text model itself)."""
         return self.text_proba(plots)
+
+    def fit_weight(
+        self,
+        text_valid: np.ndarray,
+        poster_valid: np.ndarray,
+        targets: np.ndarray,
+        grid: Sequence[float],
+        min_support: int = 10,
+        macro_tolerance: float = 0.005,
+        micro_noise: float = 0.002,
+    ) -> FusionGenreModel:
+        """Learn the poster weight and the threshold sets from the members' valid probabilities
+        (movies with both a plot and a poster), the fusion's own `fit`.
+
+        For each weight on `grid`, plot+poster thresholds are the same blend of the text model's
+        thresholds and poster thresholds tuned on those posters. Among the weights whose
+        macro-F1 over genres with `min_support` movies stays within `macro_tolerance` of the plot
+        alone's, the smallest whose micro-F1 is within `micro_noise` of the best is kept.
+        """
+        from moviegenre.evaluation.metrics import macro_f1_min_support, micro_f1
+        from moviegenre.thresholds import decide, tune_thresholds
+
+        text, _ = self._members()
+        text_t = text.thresholds.astype(np.float64)
+        poster_t = tune_thresholds(poster_valid, targets).astype(np.float64)
+        floor = macro_f1_min_support(
+            targets, decide(text_valid, text.thresholds, text.min_genres), min_support
+        )
+        eligible: list[tuple[float, float]] = []
+        self.search = []
+        for w in grid:
+            self.poster_weight = w
+            thresholds = ((1 - w) * text_t + w * poster_t).astype(np.float32)
+            decided = decide(self.fuse(text_valid, poster_valid), thresholds, text.min_genres)
+            micro = micro_f1(targets, decided)
+            macro = macro_f1_min_support(targets, decided, min_support)
+            self.search.append({"poster_weight": w, "valid_micro_f1": round(micro, 4),
+                                "valid_macro_f1_min10": round(macro, 4)})  # fmt: skip
+            if macro >= floor - macro_tolerance:
+                eligible.append((w, micro))
+        top = max(micro for _, micro in eligible)  # w = 0 (plot alone) is always eligible
+        best = min(w for w, micro in eligible if micro >= top - micro_noise)
+        self.poster_weight = best
+        self.thresholds = text.thresholds
+        self.min_genres = text.min_genres
+        self.threshold_sets = {
+            PLOT: text.thresholds,
+            POSTER: self.poster_proba_thresholds(),
+            BOTH: ((1 - best) * text_t + best * poster_t).astype(np.float32),
+        }
+        return self
 
     def thresholds_for(self, inputs: Inputs) -> np.ndarray:
         return self.threshold_sets.get(threshold_set_key(inputs), self.thresholds)
