@@ -45,9 +45,10 @@ def _f1(targets: np.ndarray, decisions: np.ndarray) -> dict[str, float]:
 
 
 def _answers(model, plots: list[str], labels: list[str]):
+    from moviegenre.movie import movies_from
     from moviegenre.prediction import answer
 
-    found = answer(model, plots)
+    found = answer(model, movies_from(plots))
     decisions = np.asarray([[g in p.genres for g in labels] for p in found], dtype=np.int8)
     probs = np.asarray([[p.scores[g] for g in labels] for p in found], dtype=np.float64)
     return found, decisions, probs

@@ -33,7 +33,7 @@ import numpy as np
 
 from moviegenre.api import load_model
 from moviegenre.data.dataset import target_matrix
-from moviegenre.data.posters import corpus_with_posters, read_poster_index
+from moviegenre.data.poster_index import corpus_with_posters, read_poster_index
 from moviegenre.evaluation.metrics import (
     bootstrap_interval,
     compute_metrics,
@@ -196,7 +196,7 @@ def choices(shipped: Any, data: Path, index: Path, cache: Path) -> dict[str, Any
     """Section 4: late fusion against a stacked head; int8 against float32 image network."""
     from sklearn.linear_model import LogisticRegression
 
-    from moviegenre.training.posters import poster_probs_cached, train_poster
+    from moviegenre.training.poster_models import poster_probs_cached, train_poster
 
     labels = shipped.labels
     sets = {}

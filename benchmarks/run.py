@@ -19,7 +19,6 @@ import platform  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import shlex  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -32,6 +31,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+from slow_clients import free_port  # noqa: E402  (a sibling script: one free_port)
 
 from moviegenre.files import atomic_writer, write_text_atomic  # noqa: E402
 
@@ -187,12 +187,6 @@ def throughput(fn: Callable[[list[str]], Any], plots: list[str], batch: int, tot
         fn(chunk)
         done += batch
     return done / (time.perf_counter() - start)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def moviegenre_cmd() -> list[str]:

@@ -83,6 +83,14 @@ def tfidf_bundle(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="session")
+def tfidf_client(tfidf_bundle: Path):
+    """A Flask test client of the app serving the tiny TF-IDF bundle (the API and page tests)."""
+    from moviegenre.serving.app import create_app
+
+    return create_app(model_path=tfidf_bundle).test_client()
+
+
+@pytest.fixture(scope="session")
 def lstm_onnx_bundle(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small LSTM bundle with its ONNX export: seeded random weights, no training (torch)."""
     pytest.importorskip("torch")
@@ -100,7 +108,7 @@ def poster_world(tiny_corpus: Path, tfidf_bundle: Path, tmp_path_factory: pytest
 
     from poster_fixture import make_network, make_poster_index
 
-    from moviegenre.training.posters import train_fusion, train_poster
+    from moviegenre.training.poster_models import train_fusion, train_poster
 
     folder = tmp_path_factory.mktemp("posters")
     index = make_poster_index(tiny_corpus, folder / "data")

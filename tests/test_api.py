@@ -9,17 +9,14 @@ import pytest
 
 from moviegenre.api import load_model, predict
 from moviegenre.serving.app import SECURITY_HEADERS, create_app
-from moviegenre.serving.service import MAX_BATCH
+from moviegenre.serving.service import Limits
+
+MAX_BATCH = Limits().max_batch
 
 
 @pytest.fixture(scope="module")
 def model(tfidf_bundle: Path):
     return load_model(tfidf_bundle)
-
-
-@pytest.fixture(scope="module")
-def client(model):
-    return create_app(model=model).test_client()
 
 
 def post(client, body, content_type="application/json"):
@@ -37,9 +34,9 @@ def assert_error(response, status: int) -> str:
     return error["message"]
 
 
-def test_single_plot_matches_the_python_api(client, model):
+def test_single_plot_matches_the_python_api(tfidf_client, model):
     plot = "A haunted house, a demon and a scream in the night."
-    response = post(client, {"plot": plot})
+    response = post(tfidf_client, {"plot": plot})
     assert response.status_code == 200
     body = response.get_json()
     assert list(body) == ["genres", "scores", "thresholds", "model", "truncated", "warnings",
@@ -54,8 +51,8 @@ def test_single_plot_matches_the_python_api(client, model):
     assert body["model"]["type"] == "tfidf"
 
 
-def test_genres_are_exactly_those_at_or_above_threshold(client, model):
-    body = post(client, {"plot": "love kiss wedding in the city"}).get_json()
+def test_genres_are_exactly_those_at_or_above_threshold(tfidf_client, model):
+    body = post(tfidf_client, {"plot": "love kiss wedding in the city"}).get_json()
     assert body["thresholds"] == {
         label: pytest.approx(float(t), abs=1e-4)
         for label, t in zip(model.labels, model.thresholds, strict=True)
@@ -67,20 +64,20 @@ def test_genres_are_exactly_those_at_or_above_threshold(client, model):
     assert scores == sorted(scores, reverse=True)
 
 
-def test_batch_keeps_input_order(client, model):
+def test_batch_keeps_input_order(tfidf_client, model):
     plots = ["ghost haunted blood", "love kiss wedding", "alien spaceship robot", "prank funny"]
-    body = post(client, {"plots": plots}).get_json()
+    body = post(tfidf_client, {"plots": plots}).get_json()
     assert len(body["results"]) == len(plots)
     for plot, result in zip(plots, body["results"], strict=True):
         assert result == predict(plot, model).to_dict()
-    reversed_body = post(client, {"plots": plots[::-1]}).get_json()
+    reversed_body = post(tfidf_client, {"plots": plots[::-1]}).get_json()
     assert reversed_body["results"] == body["results"][::-1]
 
 
-def test_batch_limits(client):
-    assert post(client, {"plots": ["x"] * MAX_BATCH}).status_code == 200
-    assert "1 to 256" in assert_error(post(client, {"plots": ["x"] * (MAX_BATCH + 1)}), 400)
-    assert_error(post(client, {"plots": []}), 400)
+def test_batch_limits(tfidf_client):
+    assert post(tfidf_client, {"plots": ["x"] * MAX_BATCH}).status_code == 200
+    assert "1 to 256" in assert_error(post(tfidf_client, {"plots": ["x"] * (MAX_BATCH + 1)}), 400)
+    assert_error(post(tfidf_client, {"plots": []}), 400)
 
 
 @pytest.mark.parametrize(
@@ -104,8 +101,8 @@ def test_batch_limits(client):
         None,
     ],
 )
-def test_bad_bodies_get_400_saying_what_to_send(client, body):
-    message = assert_error(post(client, body), 400)
+def test_bad_bodies_get_400_saying_what_to_send(tfidf_client, body):
+    message = assert_error(post(tfidf_client, body), 400)
     assert '"plot"' in message or "plot" in message
 
 
@@ -113,31 +110,33 @@ def test_bad_bodies_get_400_saying_what_to_send(client, body):
     "raw",
     [b"", b"{", b'{"plot": "unterminated', b"\xff\xfe\x00", b'{"plot": "caf\xe9"}', b"[" * 50_000],
 )
-def test_undecodable_bodies_get_400(client, raw):
-    assert_error(post(client, raw), 400)
+def test_undecodable_bodies_get_400(tfidf_client, raw):
+    assert_error(post(tfidf_client, raw), 400)
 
 
-def test_non_utf8_message_names_the_problem(client):
-    assert "UTF-8" in assert_error(post(client, b'{"plot": "caf\xe9"}'), 400)
+def test_non_utf8_message_names_the_problem(tfidf_client):
+    assert "UTF-8" in assert_error(post(tfidf_client, b'{"plot": "caf\xe9"}'), 400)
 
 
-def test_missing_field_message(client):
-    assert "missing" in assert_error(post(client, {"explain": True}), 400)
+def test_missing_field_message(tfidf_client):
+    assert "missing" in assert_error(post(tfidf_client, {"explain": True}), 400)
 
 
-def test_wrong_content_type_is_415(client):
-    assert "application/json" in assert_error(post(client, b'{"plot": "x"}', "text/plain"), 415)
+def test_wrong_content_type_is_415(tfidf_client):
+    assert "application/json" in assert_error(
+        post(tfidf_client, b'{"plot": "x"}', "text/plain"), 415
+    )
 
 
-def test_body_over_1mb_is_413(client):
-    response = post(client, {"plot": "word " * 300_000})
+def test_body_over_1mb_is_413(tfidf_client):
+    response = post(tfidf_client, {"plot": "word " * 300_000})
     assert_error(response, 413)
 
 
 @pytest.mark.parametrize("plot", ["!", "...?!", "\u2603", "0", "<>", "\x00 nul"])
-def test_any_non_blank_plot_is_accepted(client, plot):
+def test_any_non_blank_plot_is_accepted(tfidf_client, plot):
     # a plot the model cannot read at all is still answered: no genre, scores, and warnings
-    response = post(client, {"plot": plot})
+    response = post(tfidf_client, {"plot": plot})
     assert response.status_code == 200
     body = response.get_json()
     assert body["genres"] == [] and len(body["scores"]) == len(body["thresholds"])
@@ -155,8 +154,8 @@ def test_long_plot_is_marked_truncated(tfidf_bundle):
     assert [r["truncated"] for r in body["results"]] == [False, True]
 
 
-def test_model_endpoint(client, model):
-    response = client.get("/api/v1/model")
+def test_model_endpoint(tfidf_client, model):
+    response = tfidf_client.get("/api/v1/model")
     assert response.status_code == 200
     info = response.get_json()
     assert info["labels"] == model.labels
@@ -167,15 +166,15 @@ def test_model_endpoint(client, model):
     assert info["version"]
 
 
-def test_healthz(client):
-    response = client.get("/healthz")
+def test_healthz(tfidf_client):
+    response = tfidf_client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["status"] == "ok"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v2/predict", "/api/", "/healthz/x"])
-def test_unknown_api_paths_are_json_404(client, path):
-    assert_error(client.get(path), 404)
+def test_unknown_api_paths_are_json_404(tfidf_client, path):
+    assert_error(tfidf_client.get(path), 404)
 
 
 @pytest.mark.parametrize(
@@ -188,8 +187,8 @@ def test_unknown_api_paths_are_json_404(client, path):
         ("PATCH", "/api/v1/openapi.json", "GET"),
     ],
 )
-def test_wrong_method_is_json_405_with_allow(client, method, path, allow):
-    response = client.open(path, method=method)
+def test_wrong_method_is_json_405_with_allow(tfidf_client, method, path, allow):
+    response = tfidf_client.open(path, method=method)
     assert_error(response, 405)
     assert allow in response.headers["Allow"]
 
@@ -207,17 +206,17 @@ def test_wrong_method_is_json_405_with_allow(client, method, path, allow):
         ("GET", "/no-such-page", None),
     ],
 )
-def test_security_headers_on_every_response(client, request_args):
+def test_security_headers_on_every_response(tfidf_client, request_args):
     method, path, body = request_args
-    response = client.open(path, method=method, json=body)
+    response = tfidf_client.open(path, method=method, json=body)
     for header, value in SECURITY_HEADERS.items():
         assert response.headers[header] == value
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
 
 
-def test_plot_text_is_never_echoed_as_markup(client):
+def test_plot_text_is_never_echoed_as_markup(tfidf_client):
     plot = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    response = post(client, {"plot": plot})
+    response = post(tfidf_client, {"plot": plot})
     assert response.status_code == 200
     assert response.mimetype == "application/json"
 
@@ -243,8 +242,8 @@ def test_default_model_is_used_without_arguments(model, monkeypatch):
     assert client.get("/api/v1/model").get_json()["labels"] == model.labels
 
 
-def test_openapi_document_states_the_constraints(client, model):
-    doc = client.get("/api/v1/openapi.json").get_json()
+def test_openapi_document_states_the_constraints(tfidf_client, model):
+    doc = tfidf_client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
     schemas = doc["components"]["schemas"]
     single, batch = schemas["SinglePredictRequest"], schemas["BatchPredictRequest"]
@@ -260,26 +259,26 @@ def test_openapi_document_states_the_constraints(client, model):
     assert schemas["Error"]["properties"]["error"]["required"] == ["code", "message"]
 
 
-def test_explanation_on_request(client, model):
+def test_explanation_on_request(tfidf_client, model):
     from moviegenre.text.tokenizer import plot_words
 
     plot = "A ghost haunts the old house, and blood runs."
-    body = post(client, {"plot": plot, "explain": True}).get_json()
+    body = post(tfidf_client, {"plot": plot, "explain": True}).get_json()
     explanation = body["explanation"]
     assert set(body["genres"]) <= set(explanation)
     for pairs in explanation.values():
         assert [word for word, _ in pairs] == plot_words(plot)
         assert all(isinstance(weight, float | int) for _, weight in pairs)
-    assert "explanation" not in post(client, {"plot": plot}).get_json()
-    assert "explanation" not in post(client, {"plot": plot, "explain": False}).get_json()
+    assert "explanation" not in post(tfidf_client, {"plot": plot}).get_json()
+    assert "explanation" not in post(tfidf_client, {"plot": plot, "explain": False}).get_json()
 
 
-def test_long_plot_explanation_says_how_much_was_explained(client):
+def test_long_plot_explanation_says_how_much_was_explained(tfidf_client):
     from moviegenre.explain import occlusion
 
     limit = occlusion.MAX_OCCLUDED_WORDS
     plot = " ".join(["ghost", "love", "city"] * limit)
-    body = post(client, {"plot": plot, "explain": True}).get_json()
+    body = post(tfidf_client, {"plot": plot, "explain": True}).get_json()
     info = body["explanation_info"]
     assert info["truncated"] is True
     assert info["total_words"] == 3 * limit

@@ -14,8 +14,10 @@ from PIL import Image
 from poster_fixture import poster_image
 
 from moviegenre.api import load_model
-from moviegenre.serving import bodies
-from moviegenre.serving.app import MAX_BODY_BYTES, create_app
+from moviegenre.serving.app import create_app
+from moviegenre.serving.service import Limits
+
+MAX_BODY_BYTES = Limits().max_body_bytes
 
 
 def poster_bytes(genres=("Horror",), fmt="JPEG") -> bytes:
@@ -33,11 +35,6 @@ def client(poster_world):
     model = load_model(poster_world.fusion)
     model.poster_weight = 0.3  # see test_posters.py: let the poster show through
     return create_app(model=model).test_client()
-
-
-@pytest.fixture(scope="module")
-def text_client(tfidf_bundle):
-    return create_app(model=load_model(tfidf_bundle)).test_client()
 
 
 def post(client, body):
@@ -81,9 +78,15 @@ def test_multipart_form_with_plot_and_poster(client):
     response = client.post("/api/v1/predict", data=data, content_type="multipart/form-data")
     assert response.status_code == 200, response.data[:300]
     assert response.get_json()["inputs"] == ["plot", "poster"]
-    only = {"poster": (io.BytesIO(poster_bytes(["Comedy"])), "p.jpg"), "plot": ""}
+    only = {"poster": (io.BytesIO(poster_bytes(["Comedy"])), "p.jpg")}
     response = client.post("/api/v1/predict", data=only, content_type="multipart/form-data")
     assert response.get_json()["inputs"] == ["poster"]
+    # a blank plot is refused beside a poster too, as in JSON and as the OpenAPI document says
+    blank = {"poster": (io.BytesIO(poster_bytes(["Comedy"])), "p.jpg"), "plot": " "}
+    response = client.post("/api/v1/predict", data=blank, content_type="multipart/form-data")
+    assert "empty or only whitespace" in error(response, 400)
+    form = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert form["FormPredictRequest"]["minProperties"] == 1  # a plot, a poster or both
     response = client.post("/api/v1/predict", data={"plot": "A ghost."},
                            content_type="multipart/form-data")  # fmt: skip
     assert response.get_json()["inputs"] == ["plot"]
@@ -139,10 +142,16 @@ def test_one_megabyte_limit_stays_without_a_poster_and_lifts_with_one(client):
     assert response.status_code == 200 and response.get_json()["inputs"] == ["plot", "poster"]
 
 
-def test_large_bodies_wait_for_a_slot_then_get_503(client, monkeypatch):
-    monkeypatch.setattr(bodies, "LARGE_BODY_WAIT_S", 0.05)
+def test_large_bodies_wait_for_a_slot_then_get_503(poster_world):
+    # limits come from the app's config: two slots, a short wait
+    app = create_app(
+        model=load_model(poster_world.fusion),
+        config={"MAX_LARGE_BODIES": 2, "LARGE_BODY_WAIT_S": 0.05},
+    )
+    client = app.test_client()
+    slots = app.extensions["moviegenre.limits"].large_bodies
     taken = 0
-    while bodies._large_bodies.acquire(blocking=False):
+    while slots.acquire(blocking=False):
         taken += 1
     try:
         big = {"plot": "A ghost.", "poster": b64(poster_bytes()) + " " * MAX_BODY_BYTES}
@@ -151,16 +160,16 @@ def test_large_bodies_wait_for_a_slot_then_get_503(client, monkeypatch):
         assert small.status_code == 200  # small bodies never wait
     finally:
         for _ in range(taken):
-            bodies._large_bodies.release()
-    assert taken == bodies.MAX_LARGE_BODIES
+            slots.release()
+    assert taken == 2
 
 
-def test_a_plot_only_model_refuses_posters_and_does_not_document_them(text_client):
-    with_plot = post(text_client, {"plot": "A ghost.", "poster": b64(poster_bytes())})
+def test_a_plot_only_model_refuses_posters_and_does_not_document_them(tfidf_client):
+    with_plot = post(tfidf_client, {"plot": "A ghost.", "poster": b64(poster_bytes())})
     assert "plots only" in error(with_plot, 400)
-    assert "plots only" in error(post(text_client, {"poster": b64(poster_bytes())}), 400)
-    assert post(text_client, {"plot": "A ghost."}).get_json()["inputs"] == ["plot"]
-    spec = text_client.get("/api/v1/openapi.json").get_json()
+    assert "plots only" in error(post(tfidf_client, {"poster": b64(poster_bytes())}), 400)
+    assert post(tfidf_client, {"plot": "A ghost."}).get_json()["inputs"] == ["plot"]
+    spec = tfidf_client.get("/api/v1/openapi.json").get_json()
     assert "poster" not in spec["components"]["schemas"]["SinglePredictRequest"]["properties"]
 
 
@@ -176,13 +185,13 @@ def test_model_info_and_openapi_describe_posters(client):
     assert "503" in responses and "10 MB" in json.dumps(responses["413"])
 
 
-def test_unknown_and_nameless_form_parts_are_a_400(text_client):
+def test_unknown_and_nameless_form_parts_are_a_400(tfidf_client):
     # a part without a name comes as the key None beside named ones: never a 500
     boundary = "b0undary"
     parts = [("form-data", "x"), ('form-data; name="genre"', "Horror"),
              ('form-data; name="plot"', "A ghost haunts a house.")]  # fmt: skip
     body = "".join(f"--{boundary}\r\nContent-Disposition: {d}\r\n\r\n{v}\r\n" for d, v in parts)
-    response = text_client.post(
+    response = tfidf_client.post(
         "/api/v1/predict", data=(body + f"--{boundary}--\r\n").encode(),
         content_type=f"multipart/form-data; boundary={boundary}",
     )  # fmt: skip

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from moviegenre.serving.app import create_app
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -22,11 +19,6 @@ json_values = st.recursive(
 )
 field_names = st.sampled_from(["plot", "plots", "explain", "extra", "Plot", ""])
 near_valid = st.dictionaries(field_names, json_values | st.text() | st.lists(st.text()), max_size=3)
-
-
-@pytest.fixture(scope="module")
-def client(tfidf_bundle: Path):
-    return create_app(model_path=tfidf_bundle).test_client()
 
 
 def check_answer(response) -> None:
@@ -43,22 +35,22 @@ def check_answer(response) -> None:
 
 @SETTINGS
 @given(body=json_values | near_valid)
-def test_any_json_body_gets_a_clean_answer(client, body) -> None:
+def test_any_json_body_gets_a_clean_answer(tfidf_client, body) -> None:
     check_answer(
-        client.post("/api/v1/predict", data=json.dumps(body), content_type="application/json")
+        tfidf_client.post("/api/v1/predict", data=json.dumps(body), content_type="application/json")
     )
 
 
 @SETTINGS
 @given(raw=st.binary(max_size=200))
-def test_any_bytes_get_a_clean_answer(client, raw: bytes) -> None:
-    check_answer(client.post("/api/v1/predict", data=raw, content_type="application/json"))
+def test_any_bytes_get_a_clean_answer(tfidf_client, raw: bytes) -> None:
+    check_answer(tfidf_client.post("/api/v1/predict", data=raw, content_type="application/json"))
 
 
 @SETTINGS
 @given(plot=st.text(min_size=1, max_size=300).filter(lambda s: not s.isspace()))
-def test_any_unicode_plot_is_predicted(client, plot: str) -> None:
-    response = client.post("/api/v1/predict", json={"plot": plot})
+def test_any_unicode_plot_is_predicted(tfidf_client, plot: str) -> None:
+    response = tfidf_client.post("/api/v1/predict", json={"plot": plot})
     assert response.status_code == 200, response.data[:300]
     body = response.get_json()
     assert set(body["scores"]) == set(body["thresholds"])
@@ -68,19 +60,19 @@ def test_any_unicode_plot_is_predicted(client, plot: str) -> None:
 @SETTINGS
 @given(plots=st.lists(st.text(min_size=1, max_size=80).filter(lambda s: not s.isspace()),
                       min_size=1, max_size=8))  # fmt: skip
-def test_batch_answers_match_single_answers(client, plots: list[str]) -> None:
-    batch = client.post("/api/v1/predict", json={"plots": plots}).get_json()["results"]
+def test_batch_answers_match_single_answers(tfidf_client, plots: list[str]) -> None:
+    batch = tfidf_client.post("/api/v1/predict", json={"plots": plots}).get_json()["results"]
     assert len(batch) == len(plots)
     for plot, result in zip(plots, batch, strict=True):
-        single = client.post("/api/v1/predict", json={"plot": plot}).get_json()
+        single = tfidf_client.post("/api/v1/predict", json={"plot": plot}).get_json()
         assert result["genres"] == single["genres"]
         assert result["scores"] == pytest.approx(single["scores"], abs=1e-4)
 
 
 @SETTINGS
 @given(plot=st.text(min_size=1, max_size=120))
-def test_web_form_never_fails_and_escapes(client, plot: str) -> None:
-    response = client.post("/", data={"plot": plot})
+def test_web_form_never_fails_and_escapes(tfidf_client, plot: str) -> None:
+    response = tfidf_client.post("/", data={"plot": plot})
     assert response.status_code in (200, 400)
     assert "<script>" not in response.get_data(as_text=True).replace(
         '<script src="/static/app.js" defer></script>', ""

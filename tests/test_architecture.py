@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -112,3 +114,75 @@ def test_no_module_cycle_in_the_whole_package() -> None:
     assert "moviegenre.models.base" in modules and len(modules) > 50
     # a package's __init__ is its own node here; a cycle through it is a cycle too
     assert _cycles(graph, modules) == []
+
+
+SRC = ROOT / "src" / "moviegenre"
+# "moviegenre.models.ensemble:EnsembleGenreModel": a module loaded by name (importlib) is imported
+LOADED_BY_NAME = re.compile(r"[\"'](moviegenre(?:\.\w+)+):\w+[\"']")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_cycle_counting_modules_loaded_by_name() -> None:
+    """A registry that loads a module by name imports it; that module importing the registry
+    back is a cycle, though import-linter cannot see it."""
+    graph = grimp.build_graph("moviegenre", cache_dir=None)
+    named = 0
+    for path in SRC.rglob("*.py"):
+        for target in LOADED_BY_NAME.findall(path.read_text(encoding="utf-8")):
+            graph.add_import(importer=_module_name(path), imported=target)
+            named += 1
+    assert named >= 5  # the model registry names every model type
+    modules = {m for m in graph.modules if m.startswith("moviegenre")}
+    assert _cycles(graph, modules) == []
+
+
+def _source_trees() -> list[tuple[Path, ast.Module]]:
+    return [(p, ast.parse(p.read_text(encoding="utf-8"))) for p in sorted(SRC.rglob("*.py"))]
+
+
+def test_no_class_is_defined_inside_a_function() -> None:
+    """Classes live at module level (a lazy dependency goes in a module imported lazily)."""
+    inside = []
+    for path, tree in _source_trees():
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                inside += [
+                    f"{path.relative_to(SRC)}:{node.lineno} {node.name}"
+                    for node in ast.walk(function)
+                    if isinstance(node, ast.ClassDef)
+                ]
+    assert inside == []
+
+
+def test_every_predict_method_has_one_parameter_list_per_name() -> None:
+    """One entry point, one signature: `predict`, `predict_proba`, `predict_movies`... take the
+    same parameters in every class of the package that defines them."""
+    found: dict[str, dict[tuple[str, ...], list[str]]] = {}
+    for path, tree in _source_trees():
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            for item in cls.body:
+                if not isinstance(item, ast.FunctionDef):
+                    continue
+                if item.name != "predict" and not item.name.startswith("predict_"):
+                    continue
+                args = item.args
+                params = tuple(a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
+                params += tuple(f"*{a.arg}" for a in (args.vararg, args.kwarg) if a is not None)
+                where = f"{path.relative_to(SRC)}:{item.lineno} {cls.name}"
+                found.setdefault(item.name, {}).setdefault(params, []).append(where)
+    assert {"predict", "predict_proba", "predict_raw", "predict_movies"} <= set(found)
+    differing = {name: lists for name, lists in found.items() if len(lists) > 1}
+    assert differing == {}
+
+
+def test_no_source_file_is_longer_than_450_lines() -> None:
+    long = {
+        str(path.relative_to(SRC)): n
+        for path, _ in _source_trees()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 450
+    }
+    assert long == {}

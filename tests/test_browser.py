@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_web_server import running_server
+from server_fixture import running_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_options import LSTM_TINY, TFIDF_TEACHER
 
 from moviegenre.data.record import MovieRecord
 from moviegenre.errors import MovieGenreError
@@ -16,10 +17,6 @@ from moviegenre.models.base import GenreModel
 from moviegenre.training import distill
 from moviegenre.training.distill import cross_fitted_probs, fold_of, soft_targets
 from moviegenre.training.train import train
-
-TFIDF_TEACHER = {
-    "type": "tfidf", "options": {"classifier": "logreg", "C": 4, "char_max_features": 0}
-}  # fmt: skip
 
 
 def _record(i: int, series: str = "") -> MovieRecord:
@@ -122,7 +119,6 @@ def test_soft_targets_blend_and_refuse_a_bad_alpha() -> None:
 def test_lstm_learns_from_a_tfidf_teacher_and_records_it(tiny_corpus: Path, tmp_path: Path,
                                                           monkeypatch) -> None:  # fmt: skip
     pytest.importorskip("torch")
-    from test_lstm import TINY
 
     from moviegenre.bundle import load_bundle
     from moviegenre.models.lstm import LSTMGenreModel
@@ -136,7 +132,7 @@ def test_lstm_learns_from_a_tfidf_teacher_and_records_it(tiny_corpus: Path, tmp_
 
     monkeypatch.setattr(LSTMGenreModel, "fit", spying_fit)
     out = tmp_path / "bundle"
-    result = train(tiny_corpus, "lstm", out, model_options=TINY,
+    result = train(tiny_corpus, "lstm", out, model_options=LSTM_TINY,
                    distill={"teacher": TFIDF_TEACHER, "alpha": 0.5, "folds": 3})  # fmt: skip
     targets = seen_targets[0]
     soft = targets[(targets > 0) & (targets < 1)]

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from tiny_options import LSTM_TINY, TFIDF_TEACHER
 
 from moviegenre.cli.benchmark_cmd import parse_options
 from moviegenre.cli.main import main
@@ -72,8 +73,6 @@ def test_variants_train_their_model_type_with_their_settings(
     tiny_corpus: Path, tmp_path: Path, monkeypatch
 ) -> None:
     pytest.importorskip("torch")
-    from test_distill import TFIDF_TEACHER
-    from test_lstm import TINY
 
     import moviegenre.training.train as training
 
@@ -87,7 +86,7 @@ def test_variants_train_their_model_type_with_their_settings(
         return real_train(data, model_type, out, **kwargs)
 
     monkeypatch.setattr(training, "train", recording_train)
-    tiny = [f"lstm-distilled.{k}={json.dumps(v)}" for k, v in TINY.items()]
+    tiny = [f"lstm-distilled.{k}={json.dumps(v)}" for k, v in LSTM_TINY.items()]
     args = ["benchmark", "--data", str(tiny_corpus), "--models", "lstm-distilled,tfidf,ensemble",
             "--out", str(tmp_path), "--no-cache", "--option", "tfidf.min_df=1"]  # fmt: skip
     for option in tiny:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_web_server import needs_proc, running_server
+from server_fixture import needs_proc, running_server
 
 TOTAL = int(os.environ.get("MOVIEGENRE_LOAD_REQUESTS", "10000"))
 CLIENTS = 32

@@ -1,4 +1,4 @@
-"""The fast n-gram model: its tokenizer, batch encoding, training, bundles, long plots, ONNX."""
+"""The fast n-gram model: its tokenizer, batch encoding, training, bundles, long plots."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_learns_the_tiny_corpus_and_round_trips(ngram_bundle) -> None:
     assert result.metrics["valid"]["micro_f1"] > 0.8
     config = json.loads((out / "bundle.json").read_text())["config"]
     assert config["tokenizer"] == {"type": "ngram", "file": "vocab.json"}
-    assert "onnx" not in config  # the NumPy path is the runtime; ONNX is an export on request
+    assert "onnx" not in config and "onnx_graph" not in config  # NumPy is the one runtime
     loaded = load_bundle(out)
     assert isinstance(loaded, NgramGenreModel) and loaded.max_words is None
     plots = ["A haunted house full of ghosts and blood.", "They fall in love at a wedding.", ""]
@@ -105,28 +105,6 @@ def test_a_long_plot_is_read_whole(ngram_bundle) -> None:
     scores = model.predict_raw([head + tail, head + other])  # before calibration
     horror = model.labels.index("Horror")
     assert scores[0, horror] > scores[1, horror] + 0.05  # the last words still count
-
-
-def _onnx_probs(ort, model: NgramGenreModel, path: Path, plots: list[str]) -> np.ndarray:  # noqa: ANN001
-    """The exported graph's probabilities for `plots`, fed as `onnx_ids` rows padded and masked."""
-    rows = model.onnx_ids(plots)
-    width = max(len(r) for r in rows)
-    ids = np.zeros((len(rows), width), dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)], mask[i, : len(row)] = row, 1
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(["probs"], {"ids": ids, "mask": mask})[0]
-
-
-def test_onnx_export_matches_numpy(ngram_bundle, tmp_path: Path) -> None:
-    ort = pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnx")
-    model = ngram_bundle[0].model
-    path = model.export_onnx(tmp_path / "ngram.onnx")
-    plots = ["An alien robot lands on a planet.", "A wacky prank goes wrong " * 9, "", "Love."]
-    np.testing.assert_allclose(_onnx_probs(ort, model, path, plots), model.predict_raw(plots),
-                               atol=1e-5, rtol=0)  # fmt: skip
 
 
 def test_learns_from_a_teacher(tiny_corpus: Path, tmp_path: Path) -> None:
@@ -192,7 +170,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tiny_corpus: Path, tmp_p
 
 def test_numpy_convolution_matches_torch() -> None:
     torch = pytest.importorskip("torch")
-    from moviegenre.models.ngram import _conv_max
+    from moviegenre.models.ngram.kernels import conv_max
 
     torch.manual_seed(0)
     conv = torch.nn.Conv1d(4, 5, 3, padding=1)
@@ -200,9 +178,9 @@ def test_numpy_convolution_matches_torch() -> None:
     expected = torch.stack([torch.relu(conv(p.T.unsqueeze(0)))[0].amax(dim=1) for p in plots])
     weight = conv.weight.detach().numpy()
     flat = torch.cat(plots).numpy()
-    got = _conv_max(flat, np.array([0, 1, 7, 10]),
-                    np.concatenate([weight[:, :, k].T for k in range(3)], axis=0),
-                    conv.bias.detach().numpy())  # fmt: skip
+    got = conv_max(flat, np.array([0, 1, 7, 10]),
+                   np.concatenate([weight[:, :, k].T for k in range(3)], axis=0),
+                   conv.bias.detach().numpy())  # fmt: skip
     np.testing.assert_allclose(got, expected.detach().numpy(), atol=1e-5, rtol=0)
 
 
@@ -220,22 +198,20 @@ def test_the_convolution_branch_learns_and_round_trips(tiny_corpus: Path, tmp_pa
 
 
 def test_weighted_mean_is_a_softmax_of_scores_within_each_plot() -> None:
-    from moviegenre.models.ngram import _mean_matrix
+    from moviegenre.models.ngram.kernels import mean_matrix
 
     ids = np.array([2, 3, 2, 4, 5], dtype=np.int64)
     offsets = np.array([0, 2, 2, 5], dtype=np.int64)  # plot 1 is empty (a plot without pairs)
     scores = np.array([0.0, 0.0, 0.0, np.log(3.0), 0.0, 0.0], dtype=np.float32)
-    plain = _mean_matrix(ids, offsets, 6).toarray()
-    weighted = _mean_matrix(ids, offsets, 6, scores).toarray()
+    plain = mean_matrix(ids, offsets, 6).toarray()
+    weighted = mean_matrix(ids, offsets, 6, scores).toarray()
     np.testing.assert_allclose(plain.sum(1), [1, 0, 1], atol=1e-6)
     np.testing.assert_allclose(weighted.sum(1), [1, 0, 1], atol=1e-6)
     np.testing.assert_allclose(weighted[0, [2, 3]], [0.25, 0.75], atol=1e-6)  # e^log3 = 3 of 4
     np.testing.assert_allclose(weighted[2], plain[2], atol=1e-6)  # equal scores: a plain mean
 
 
-def test_learned_word_weights_train_round_trip_and_export(
-    tiny_corpus: Path, tmp_path: Path
-) -> None:
+def test_learned_word_weights_train_and_round_trip(tiny_corpus: Path, tmp_path: Path) -> None:
     pytest.importorskip("torch")
     from moviegenre.training.train import train
 
@@ -249,11 +225,6 @@ def test_learned_word_weights_train_round_trip_and_export(
     plots = ["A haunted house full of ghosts.", "Love at a wedding, a kiss.", ""]
     np.testing.assert_allclose(loaded.predict_proba(plots), model.predict_proba(plots),
                                atol=1e-6, rtol=0)  # fmt: skip
-    ort = pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnx")
-    path = model.export_onnx(tmp_path / "ngram.onnx")
-    np.testing.assert_allclose(_onnx_probs(ort, model, path, plots), model.predict_raw(plots),
-                               atol=1e-5, rtol=0)  # fmt: skip
 
 
 def test_pair_index_finds_what_a_binary_search_finds_crowded_slots_included() -> None:

@@ -13,8 +13,6 @@ from moviegenre.bundle import load_bundle
 from moviegenre.cli.main import main
 from moviegenre.errors import MovieGenreError
 
-pytest.importorskip("onnxruntime")
-
 EDGE_PLOTS = ["", "Ghost.", "zzzz qqqq unknown words only", "a haunted house " * 60]
 
 

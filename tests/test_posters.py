@@ -48,9 +48,9 @@ def test_poster_model_reads_the_colour_of_each_genre(poster_world):
 
 
 def test_poster_model_is_calibrated_without_changing_its_decisions(poster_world, tmp_path):
-    from moviegenre.data.posters import read_poster_index
+    from moviegenre.data.poster_index import read_poster_index
     from moviegenre.thresholds import decide
-    from moviegenre.training.posters import train_poster
+    from moviegenre.training.poster_models import train_poster
 
     manifest = json.loads((poster_world.poster / "bundle.json").read_text())
     assert manifest["calibration"]["method"] == "beta"
@@ -236,3 +236,25 @@ def test_poster_column_needs_a_model_that_reads_posters(tfidf_bundle, tmp_path, 
     code = main(["predict", "--model", str(tfidf_bundle), "--input", str(source),
                  "--poster-column", "poster", "--output", str(tmp_path / "o.jsonl")])  # fmt: skip
     assert code == 2 and "reads plots only" in capsys.readouterr().err
+
+
+def test_the_fusion_stores_its_text_models_words_once(poster_world) -> None:
+    from moviegenre.bundle import load_bundle
+
+    assert not (poster_world.fusion / "known_words.json").exists()
+    assert (poster_world.fusion / "members" / "0" / "known_words.json").exists()
+    fusion = load_bundle(poster_world.fusion)
+    assert fusion.input_checker is fusion.members[0].input_checker  # read once, from the member
+    assert fusion.input_checker.check("zzqx vbnm wxyz", None).warnings  # unknown words noticed
+
+
+def test_a_recorded_command_carries_no_path_of_the_build_machine(tmp_path, monkeypatch) -> None:
+    from moviegenre.training.build import recorded_command
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "--cache-dir", "/srv/cache/posters", "--out", str(tmp_path / "runs" / "b"),
+            "--model-option", "text=/home/me/text", "--data", "data.csv"]  # fmt: skip
+    assert recorded_command(argv) == (
+        "moviegenre train --cache-dir OUTSIDE/posters --out runs/b --model-option "
+        "text=OUTSIDE/text --data data.csv"
+    )

@@ -12,7 +12,7 @@ import pytest
 
 from moviegenre.api import load_model, predict
 from moviegenre.cli.main import main
-from moviegenre.text.checks import InputChecker
+from moviegenre.models.base import Predictor
 
 ROWS = [
     {"id": "m1", "title": "Night Ghosts", "plot": "A haunted house, a ghost and blood everywhere."},
@@ -227,16 +227,13 @@ def test_output_to_stdout(tfidf_bundle: Path, tmp_path: Path, capsys) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plots.tsv"]
 
 
-class _ConstantModel:
+class _ConstantModel(Predictor):
     """Stands in for a model so the test measures the reader and writer alone."""
 
-    labels = ["Comedy", "Drama"]
-    thresholds = np.array([0.5, 0.5], dtype=np.float32)
-    min_genres = 1
-    max_words = None
-    input_checker = InputChecker(None)
+    def __init__(self) -> None:
+        super().__init__(["Comedy", "Drama"])
 
-    def predict_proba(self, plots):
+    def predict_raw(self, plots):
         return np.full((len(plots), 2), 0.25, dtype=np.float32)
 
 
@@ -263,11 +260,11 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path, suffix: str) -> None
 def test_bounded_dispatch_waits_for_results() -> None:
     import threading
 
-    from moviegenre.inference.batch import _bounded
+    from moviegenre.inference.batch import bounded
 
     slots = threading.Semaphore(2)
     pulled = []
-    feeder = _bounded(iter([[1], [2], [3], [4]]), slots)
+    feeder = bounded(iter([[1], [2], [3], [4]]), slots)
     thread = threading.Thread(target=lambda: pulled.extend(feeder), daemon=True)
     thread.start()
     thread.join(0.3)

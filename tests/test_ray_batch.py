@@ -154,10 +154,10 @@ def test_zero_workers_is_a_one_line_error(engine, tmp_path, capsys, monkeypatch)
     ("address", "message"),
     [("127.0.0.1:1", "no Ray cluster answers at 127.0.0.1:1"), ("nonsense", "HOST:PORT")],
 )
-def test_an_unreachable_cluster_is_a_quick_one_line_error(address, message):
-    started = time.monotonic()
+def test_an_unreachable_cluster_is_a_one_line_error(address, message):
+    # checked before Ray (which alone would retry for minutes); no timing here: speed belongs
+    # to the benchmarks
     with pytest.raises(MovieGenreError, match=message):
         check_reachable(address)
-    assert time.monotonic() - started < 30  # Ray alone would retry for minutes
     check_reachable("auto")  # left to Ray
     check_reachable(None)

@@ -6,9 +6,6 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
-from moviegenre.serving.app import create_app
 from moviegenre.serving.web import EXAMPLES, highlight
 
 STATIC = Path(__file__).resolve().parent.parent / "src" / "moviegenre" / "serving" / "static"
@@ -31,13 +28,8 @@ def tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
     return parser.tags
 
 
-@pytest.fixture(scope="module")
-def client(tfidf_bundle: Path):
-    return create_app(model_path=tfidf_bundle).test_client()
-
-
-def test_page_has_the_form_examples_and_viewport(client):
-    response = client.get("/")
+def test_page_has_the_form_examples_and_viewport(tfidf_client):
+    response = tfidf_client.get("/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     found = tags(html)
@@ -53,8 +45,8 @@ def test_page_has_the_form_examples_and_viewport(client):
     assert "/?example=0" in html
 
 
-def test_no_inline_script_or_style_and_no_external_assets(client):
-    html = client.post("/", data={"plot": "ghost haunted"}).get_data(as_text=True)
+def test_no_inline_script_or_style_and_no_external_assets(tfidf_client):
+    html = tfidf_client.post("/", data={"plot": "ghost haunted"}).get_data(as_text=True)
     for tag, attrs in tags(html):
         assert "style" not in attrs, f"inline style on <{tag}> (blocked by the CSP)"
         assert not any(name.startswith("on") for name in attrs), f"inline handler on <{tag}>"
@@ -66,8 +58,8 @@ def test_no_inline_script_or_style_and_no_external_assets(client):
     assert "<style" not in html
 
 
-def test_form_post_renders_result_without_javascript(client):
-    response = client.post("/", data={"plot": "A haunted house: a ghost, blood and a demon."})
+def test_form_post_renders_result_without_javascript(tfidf_client):
+    response = tfidf_client.post("/", data={"plot": "A haunted house: a ghost, blood and a demon."})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     chips = re.findall(r'<li class="chip">([^<]+)</li>', html)
@@ -80,21 +72,21 @@ def test_form_post_renders_result_without_javascript(client):
     assert len(re.findall(r'class="mark l-\d+"', html)) == 5
 
 
-def test_example_link_prefills_and_predicts(client):
-    html = client.get("/?example=1").get_data(as_text=True)
+def test_example_link_prefills_and_predicts(tfidf_client):
+    html = tfidf_client.get("/?example=1").get_data(as_text=True)
     assert "safecracker" in html
     assert 'class="chip"' in html
 
 
-def test_blank_plot_shows_an_error(client):
-    response = client.post("/", data={"plot": "   "})
+def test_blank_plot_shows_an_error(tfidf_client):
+    response = tfidf_client.post("/", data={"plot": "   "})
     assert response.status_code == 400
     assert "plot summary first" in response.get_data(as_text=True)
 
 
-def test_script_in_plot_is_shown_as_text(client):
+def test_script_in_plot_is_shown_as_text(tfidf_client):
     plot = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
-    html = client.post("/", data={"plot": plot}).get_data(as_text=True)
+    html = tfidf_client.post("/", data={"plot": plot}).get_data(as_text=True)
     assert (
         "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
         in html
@@ -110,15 +102,15 @@ def test_css_has_a_class_for_every_bar_width():
         assert f".l-{i} {{ left: {i}%; }}" in css
 
 
-def test_static_assets_are_served(client):
+def test_static_assets_are_served(tfidf_client):
     for name, mimetype in (("style.css", "text/css"), ("app.js", "text/javascript")):
-        response = client.get(f"/static/{name}")
+        response = tfidf_client.get(f"/static/{name}")
         assert response.status_code == 200
         assert response.mimetype == mimetype
 
 
-def test_unknown_page_is_html_404(client):
-    response = client.get("/nope")
+def test_unknown_page_is_html_404(tfidf_client):
+    response = tfidf_client.get("/nope")
     assert response.status_code == 404
     assert response.mimetype == "text/html"
 
@@ -134,10 +126,10 @@ def test_highlight_keeps_text_and_marks_words():
     assert "The" not in marked
 
 
-def test_explain_checkbox_renders_highlights_without_javascript(client):
-    html = client.post("/", data={"plot": "A ghost haunts the house.", "explain": "on"}).get_data(
-        as_text=True
-    )
+def test_explain_checkbox_renders_highlights_without_javascript(tfidf_client):
+    html = tfidf_client.post(
+        "/", data={"plot": "A ghost haunts the house.", "explain": "on"}
+    ).get_data(as_text=True)
     assert re.search(r'<span class="(pos|neg)-[1-5]">ghost</span>', html)
 
 

@@ -13,12 +13,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
+from server_fixture import free_port, needs_proc, running_server, start_server, stop_server
 
 from moviegenre.models.base import Predictor
 from moviegenre.serving.app import SECURITY_HEADERS
@@ -31,7 +29,9 @@ from moviegenre.serving.server import (
     is_loopback,
     raise_open_file_limit,
 )
-from moviegenre.serving.service import MAX_BODY_BYTES
+from moviegenre.serving.service import Limits
+
+MAX_BODY_BYTES = Limits().max_body_bytes
 
 JSON = {"Content-Type": "application/json"}
 # Headers that promise a JSON body; the tests send part of it, or none.
@@ -39,84 +39,6 @@ POST_HEAD = (
     b"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     b"Content-Length: %d\r\n\r\n"
 )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen
-    port: int
-
-    def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
-
-    def connect(self) -> socket.socket:
-        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
-
-
-def start_server(bundle: Path, *options: str, port: int | None = None) -> Server:
-    """Start `moviegenre serve` on a free loopback port and wait until it answers /healthz."""
-    port = port or free_port()
-    command = [sys.executable, "-m", "moviegenre", "serve", "--model", str(bundle),
-               "--port", str(port), *options]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    server = Server(process, port)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            if server.request("GET", "/healthz")[0] == 200:
-                return server
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("server did not start within 60 s")
-        time.sleep(0.05)
-
-
-def stop_server(server: Server) -> str:
-    """SIGTERM (the server drains and exits), then return its log (once; later calls: "")."""
-    if server.process.stderr.closed:
-        return ""
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-    log = server.process.stderr.read().decode()
-    server.process.stderr.close()
-    return log
-
-
-@contextlib.contextmanager
-def running_server(bundle: Path, *options: str) -> Iterator[Server]:
-    """`moviegenre serve` on a free loopback port for the length of the block.
-
-    Tests that read the log call stop_server inside the block; this one then does nothing.
-    """
-    server = start_server(bundle, *options)
-    try:
-        yield server
-    finally:
-        stop_server(server)
 
 
 def closed_by_server(sock: socket.socket, within: float) -> bool:
@@ -138,9 +60,6 @@ def assert_json_error(status: int, headers: dict[str, str], body: bytes, code: s
         assert headers[key] == value, (key, headers)
     error = json.loads(body)["error"]
     assert error["code"] == code and error["message"], error
-
-
-needs_proc = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 
 
 def test_loopback_detection():
@@ -400,11 +319,11 @@ def test_sigterm_stops_the_server_cleanly(tfidf_bundle):
     slow = [server.connect() for _ in range(20)]
     for sock in slow[:10]:
         sock.sendall(b"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\n")
-    started = time.monotonic()
     server.process.send_signal(signal.SIGTERM)
     log = stop_server(server)
+    # 0: it exited by itself, slow clients did not hold it (stop_server kills after 30 s);
+    # how fast it stops is measured by benchmarks/slow_clients.py
     assert server.process.returncode == 0
-    assert time.monotonic() - started < 5  # slow clients do not hold the shutdown
     assert "moviegenre: stopped" in log and "Traceback" not in log
     for sock in slow:
         sock.close()
@@ -419,15 +338,11 @@ def test_a_restarted_server_answers_on_the_same_port(tfidf_bundle):
     first.process.wait()
     stop_server(first)
     client.close()
-    started = time.monotonic()
-    second = start_server(tfidf_bundle, port=first.port)
+    second = start_server(tfidf_bundle, port=first.port)  # binds despite TIME_WAIT
     try:
-        elapsed = time.monotonic() - started
         status, _, _ = second.request("POST", "/api/v1/predict", b'{"plot": "ghost"}', JSON)
+        # how soon it answers (the 2 s target) is measured by benchmarks/slow_clients.py
         assert status == 200
-        print(f"restarted server answered {elapsed:.2f} s after it was started")
-        # The 2 s target is measured by benchmarks/slow_clients.py; a busy machine gets slack.
-        assert elapsed < 10
     finally:
         stop_server(second)
 
@@ -436,7 +351,8 @@ def test_small_requests_are_run_before_queued_large_ones():
     from types import SimpleNamespace
 
     from moviegenre.serving.app import create_app
-    from moviegenre.serving.server import LIGHT_BODY_BYTES, build_server
+    from moviegenre.serving.server import build_server
+    from moviegenre.serving.waitress_server import LIGHT_BODY_BYTES
 
     server = build_server(create_app(model=SlowModel()), ServerSettings(port=0, threads=1))
     dispatcher = server.task_dispatcher

@@ -9,9 +9,10 @@ from typing import Any, overload
 
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Predictor
+from moviegenre.movie import Movie, movies_from
 from moviegenre.prediction import Prediction, answer, to_predictions
 
-__all__ = ["Prediction", "load_model", "predict", "to_predictions"]
+__all__ = ["Movie", "Prediction", "answer", "load_model", "predict", "to_predictions"]
 
 
 @lru_cache(maxsize=1)
@@ -66,22 +67,11 @@ def predict(plots=None, model=None, *, poster=None, posters=None, language=None)
         raise MovieGenreError("a list of plots takes posters=[...], not poster=...")
     if single and plots is None and poster is None:
         raise MovieGenreError("give a plot, a poster, or both")
-    batch = [plots] if single else list(plots)
-    pictures = ([poster] if poster is not None else None) if single else posters
-    if not batch:
-        return []
-    languages = None
-    if language is not None:
-        languages = [language] * len(batch) if isinstance(language, str) else list(language)
-        if len(languages) != len(batch):
-            raise MovieGenreError(f"got {len(batch)} plots but {len(languages)} languages")
-    if pictures is None:
-        if any(p is None for p in batch):
-            raise MovieGenreError("every movie needs a plot or a poster")
-        results = answer(model, batch, None, languages)
+    if single:
+        movies = [Movie(plots, poster, language if isinstance(language, str) else None)]
     else:
-        pictures = list(pictures)
-        if len(pictures) != len(batch):
-            raise MovieGenreError(f"got {len(batch)} plots but {len(pictures)} posters")
-        results = answer(model, batch, pictures, languages)
+        plots = list(plots)
+        languages = [language] * len(plots) if isinstance(language, str) else language
+        movies = movies_from(plots, posters, languages)
+    results = answer(model, movies)
     return results[0] if single else results

@@ -104,7 +104,7 @@ def save_bundle(
     os.chmod(staging, 0o755)  # mkdtemp makes it private; a bundle is meant to be shared
     try:
         config = _write_model(model, staging)
-        known_words = model.input_checker.save(staging)
+        known_words = model.input_checker.save(staging) if model.owns_input_checker else None
         manifest: dict[str, Any] = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
@@ -236,7 +236,8 @@ def load_bundle(directory: str | Path | None = None, runtime: str = "auto") -> P
         raise MovieGenreError(f"{directory}: model outputs do not match its {len(labels)} labels")
     model.thresholds = np.asarray(manifest["thresholds"], dtype=np.float32)
     known_words = manifest.get("known_words")
-    if known_words is not None:
+    # a fusion's words are its text member's (bundles written before stored a copy: not read)
+    if known_words is not None and model.owns_input_checker:
         if known_words != KNOWN_WORDS_FILE:
             raise MovieGenreError(f"{directory}: known_words must be {KNOWN_WORDS_FILE!r}")
         try:

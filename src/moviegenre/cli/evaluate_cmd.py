@@ -182,8 +182,8 @@ def run(args: argparse.Namespace) -> int:
     metrics["data"] = str(args.data)
     print(summary_table(metrics))
     if args.posters:
-        from moviegenre.data.posters import corpus_with_posters
-        from moviegenre.evaluation.posters import by_inputs_table, evaluate_by_inputs
+        from moviegenre.data.poster_index import corpus_with_posters
+        from moviegenre.evaluation.by_inputs import by_inputs_table, evaluate_by_inputs
 
         movies = corpus_with_posters(args.data, args.posters, model.labels, args.split)
         if not movies.plots:

@@ -68,7 +68,8 @@ def mark_plot(plot: str, positions: set[int], colour: bool = False) -> str:
 def run(args: argparse.Namespace) -> int:
     from moviegenre.api import load_model
     from moviegenre.explain.core import top_words
-    from moviegenre.prediction import to_predictions
+    from moviegenre.movie import Movie
+    from moviegenre.prediction import answer
 
     if args.top < 1:
         raise MovieGenreError(f"--top: expected a positive number, got {args.top}")
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             raise MovieGenreError(
                 f"--genre {unknown[0]!r}: unknown genre; this model knows: {sep.join(model.labels)}"
             )
-    prediction = to_predictions(model, [plot], model.predict_proba([plot]))[0]
+    prediction = answer(model, [Movie(plot)])[0]
     shown = list(dict.fromkeys(args.genre)) if args.genre else prediction.genres
     # JSON callers get every genre (or the asked ones); the text view only needs the shown ones.
     wanted = shown if (args.genre or not args.json) else None

@@ -45,7 +45,7 @@ def _plots(path: str, limit: int) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if not args.onnx:
         raise MovieGenreError("choose an export target: moviegenre export --model DIR --onnx")
-    from moviegenre.inference.export import export_onnx
+    from moviegenre.bundle.onnx_export import export_onnx
 
     plots = _plots(args.check_data, args.check_rows) if args.check_data else []
     result = export_onnx(args.model, plots)

@@ -159,7 +159,7 @@ def model_options(args: argparse.Namespace) -> dict:
 def run_posters(args: argparse.Namespace) -> int:
     """poster: fit on a poster index; fusion: join a text bundle and a poster bundle."""
     from moviegenre.errors import MovieGenreError
-    from moviegenre.training import posters
+    from moviegenre.training import poster_models
 
     options = dict(parse_key_value(item, "--model-option") for item in args.model_option or [])
     if args.model_type == "poster":
@@ -171,7 +171,7 @@ def run_posters(args: argparse.Namespace) -> int:
         if "label_sources" in options:
             options["label_sources"] = tuple(options["label_sources"])
         min_genres = 0 if args.allow_no_genre else 1
-        result = posters.train_poster(
+        result = poster_models.train_poster(
             args.data, args.out, cache_dir=args.cache_dir, min_genres=min_genres,
             calibration=None if args.calibration == "none" else args.calibration, **options,
         )  # fmt: skip
@@ -180,7 +180,7 @@ def run_posters(args: argparse.Namespace) -> int:
             raise MovieGenreError(
                 "fusion needs --posters INDEX and --model-option text=DIR --model-option poster=DIR"
             )
-        result = posters.train_fusion(
+        result = poster_models.train_fusion(
             args.data, args.posters, options["text"], options["poster"], args.out,
             cache_dir=args.cache_dir,
         )  # fmt: skip

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from moviegenre.data.opening import open_text
 from moviegenre.data.record import LoadResult, MovieRecord
-from moviegenre.data.tabular import open_text
 from moviegenre.files import atomic_writer
 from moviegenre.genres import normalize_genres
 

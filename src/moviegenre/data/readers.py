@@ -12,14 +12,12 @@ from moviegenre.data.cmu import PLOTS, looks_like_metadata, looks_like_plots, re
 from moviegenre.data.corpus import iter_corpus, looks_like_corpus
 from moviegenre.data.imdb import is_imdb_list, read_imdb_lists
 from moviegenre.data.labels import AS_WRITTEN, LabelVocabulary, load_vocabulary
+from moviegenre.data.opening import first_line, open_binary, sniff_encoding
 from moviegenre.data.record import LoadResult, MovieRecord
 from moviegenre.data.tabular import (
-    first_line,
     iter_delimited,
     iter_jsonl,
     iter_parquet,
-    open_binary,
-    sniff_encoding,
     wikipedia_genres,
 )
 from moviegenre.errors import MovieGenreError

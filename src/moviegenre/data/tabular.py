@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,6 +18,7 @@ from moviegenre.data.cells import (
     parse_year,
 )
 from moviegenre.data.labels import LabelCells, LabelVocabulary, column_separator
+from moviegenre.data.opening import first_line, open_text
 from moviegenre.data.record import LoadResult, MovieRecord
 from moviegenre.errors import MovieGenreError, optional_import
 from moviegenre.genres import normalize_genres
@@ -49,45 +48,6 @@ GenreParser = Callable[[object], tuple[str, ...]]
 # their series ('"Lost" (2004) {Pilot (#1.1)}'): used when a table has no year/series column.
 _TITLE_YEAR = re.compile(r"\((\d{4})(?:/[IVXLCDM]+)?\)")
 _TITLE_EPISODE = re.compile(r'^(".*"\s*\([^)]*\))\s*\{.*\}\s*$')
-
-
-def is_gzip(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
-
-
-def open_binary(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
-
-
-def sniff_encoding(sample: bytes) -> str:
-    """utf-8 when the sample decodes as UTF-8 (a cut multi-byte character at its end aside)."""
-    try:
-        sample.decode("utf-8")
-        return "utf-8-sig"
-    except UnicodeDecodeError as exc:
-        return "utf-8-sig" if exc.start >= len(sample) - 3 else "latin-1"
-
-
-def open_text(path: Path, encoding: str | None = None) -> IO[str]:
-    """A text handle on a plain or gzip file, with the encoding guessed from its start."""
-    if encoding is None:
-        with open_binary(path) as handle:
-            encoding = sniff_encoding(handle.read(65536))
-    binary = open_binary(path)
-    return io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline="")
-
-
-def first_line(path: Path) -> str:
-    """The first non-blank line of a text file (decoded leniently), "" when there is none."""
-    with open_text(path) as handle:
-        for _ in range(1000):
-            line = handle.readline(1 << 20)
-            if not line:
-                return ""
-            if line.strip():
-                return line.lstrip("\ufeff")
-    return ""
 
 
 def sniff_delimiter(header_line: str) -> str:

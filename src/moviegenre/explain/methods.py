@@ -36,7 +36,7 @@ def benchmark_explain(
 
     Returns median/p95/mean milliseconds; the first call is a warm-up and is not counted.
     """
-    from moviegenre.compute import one_thread
+    from moviegenre.torch_device import one_thread
 
     plot = SAMPLE_PLOT if plot is None else plot
     if method not in METHODS:

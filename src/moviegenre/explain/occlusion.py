@@ -16,6 +16,7 @@ from moviegenre.explain.core import (
     word_spans,
 )
 from moviegenre.models.base import Predictor, RoutesByLanguage
+from moviegenre.movie import Movie
 from moviegenre.text.checks import UNSPACED_LANGUAGES
 
 SCALES = ("probability", "logit")
@@ -94,8 +95,7 @@ def explain(
         return result
     batch = [plot, *(_without(plot, span) for span in spans)]
     if isinstance(model, RoutesByLanguage):  # every variant on the whole plot's path
-        languages = [route or "en"] * len(batch)
-        probs = model.predict_inputs(batch, None, languages)[0]  # type: ignore[call-arg]
+        probs = model.predict_movies([Movie(text, None, route or "en") for text in batch]).probs
     else:
         probs = model.predict_proba(batch)
     scores = _to_scale(np.asarray(probs), scale)

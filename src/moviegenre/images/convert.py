@@ -40,22 +40,6 @@ def load_network():
     return net.eval()
 
 
-def _feature_module(net):
-    import torch
-
-    class PooledFeatures(torch.nn.Module):
-        """The network up to its global average pool: (n, 3, 224, 224) -> (n, 1280)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = net
-
-        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-            return self.net.extract_features(pixels).mean(dim=(2, 3))
-
-    return PooledFeatures().eval()
-
-
 def export_network(
     path: str | Path, calibration: Sequence[np.ndarray] | None = None
 ) -> dict[str, float]:
@@ -69,8 +53,10 @@ def export_network(
 
     import torch
 
+    from moviegenre.images.export_parts import PooledFeatures
+
     path = Path(path)
-    module = _feature_module(load_network())
+    module = PooledFeatures(load_network()).eval()
     example = torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)
     with tempfile.TemporaryDirectory(dir=path.parent) as work:
         float_path = Path(work) / "float32.onnx"
@@ -103,28 +89,16 @@ def export_network(
 
 
 def _quantise(source: Path, target: Path, pictures: Iterable[np.ndarray]) -> None:
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    from moviegenre.images.export_parts import CalibrationBatches
+
     batches = [prepare(p)[None] for p in pictures]
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.items = iter(batches)
-
-        def get_next(self):
-            batch = next(self.items, None)
-            return None if batch is None else {"pixels": batch}
-
     prepared = target.with_name("prepared.onnx")
     quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
     quantize_static(
-        str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ,
+        str(prepared), str(target), CalibrationBatches(batches), quant_format=QuantFormat.QDQ,
         per_channel=True, weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
     )  # fmt: skip
 

@@ -56,7 +56,7 @@ class PosterEncoder:
         if self._session is None:
             with self._lock:
                 if self._session is None:
-                    from moviegenre.runtime import make_session
+                    from moviegenre.onnx_sessions import make_session
 
                     if not self.path.is_file():
                         raise MovieGenreError(f"{self.path}: the image network file is missing")

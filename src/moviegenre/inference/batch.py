@@ -18,7 +18,8 @@ from moviegenre.data.readers import iter_records
 from moviegenre.data.record import MovieRecord
 from moviegenre.errors import MovieGenreError
 from moviegenre.files import atomic_writer
-from moviegenre.prediction import Prediction, to_predictions
+from moviegenre.movie import Movie
+from moviegenre.prediction import Prediction, answer
 
 DEFAULT_CHUNK = 512
 # The progress bar's row total for a text file is estimated from the newlines in its first
@@ -88,8 +89,7 @@ def predict_lines(model: Any, rows: list[MovieRecord], poster_root: Path | None 
     plots; a row with neither, or whose poster is missing or unreadable, gets an error line.
     """
     if poster_root is None:
-        plots = [row.plot for row in rows if row.plot]
-        answers = to_predictions(model, plots, model.predict_proba(plots)) if plots else []
+        answers = answer(model, [Movie(row.plot) for row in rows if row.plot])
         errors: dict[int, str] = {i: NO_PLOT for i, row in enumerate(rows) if not row.plot}
     else:
         answers, errors = _with_posters(model, rows, poster_root)
@@ -114,7 +114,7 @@ def _with_posters(
     from moviegenre.images.reader import PosterError, read_poster
 
     errors: dict[int, str] = {}
-    plots, pictures = [], []
+    movies = []
     for number, row in enumerate(rows):
         picture = None
         if row.poster:
@@ -126,12 +126,8 @@ def _with_posters(
         if not row.plot and picture is None:
             errors[number] = NO_PLOT
             continue
-        plots.append(row.plot or None)
-        pictures.append(picture)
-    if not plots:
-        return [], errors
-    probs, used = model.predict_inputs(plots, pictures)
-    return to_predictions(model, plots, probs, used), errors
+        movies.append(Movie(row.plot or None, picture))
+    return answer(model, movies), errors
 
 
 # --- worker processes: one model per process, loaded by the pool initializer -----------------
@@ -160,7 +156,7 @@ def _work(rows: list[MovieRecord]) -> str:
     return predict_lines(_worker_model, rows, _worker_poster_root)
 
 
-def _bounded(items: Iterator[list[Any]], slots: threading.Semaphore) -> Iterator[list[Any]]:
+def bounded(items: Iterator[list[Any]], slots: threading.Semaphore) -> Iterator[list[Any]]:
     """Pool.imap reads its input eagerly; waiting on `slots` bounds the chunks queued at once."""
     for item in items:
         slots.acquire()
@@ -296,7 +292,7 @@ def predict_file(
                               poster_root),
                 )  # fmt: skip
                 slots = threading.Semaphore(workers * IN_FLIGHT_PER_WORKER)
-                results = pool.imap(_work, _bounded(pieces, slots))
+                results = pool.imap(_work, bounded(pieces, slots))
             else:
                 slots = None
                 results = (predict_lines(model, chunk, poster_root) for chunk in pieces)

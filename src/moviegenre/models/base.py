@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from moviegenre.calibration import DEFAULT_METHOD, Calibrator
+from moviegenre.movie import PLOT, Inputs, Movie, Scored, movies_from, plots_only
 from moviegenre.text.checks import InputChecker
 from moviegenre.thresholds import decide, tune_thresholds
 
@@ -27,12 +28,16 @@ class Predictor(ABC):
     min_genres: rows with fewer positive genres get their most probable ones (0: may answer none).
     max_words: how many words of a plot the model reads (None: all). metadata: the bundle's
     manifest once loaded (metrics, fingerprint, path...). inputs: what it reads, "plot" and/or
-    "poster" (`predict_inputs` takes rows with either or both).
+    "poster". `predict_movies` is the one entry point (a batch of `Movie`s in, `Scored` out);
+    `predict_proba(plots)` and `predict(plots)` are the plot-only spellings of it.
     Subclasses implement `predict_raw` (the model's own scores); `predict_proba` applies the
     calibrator the bundle carries, and every answer's warnings come from `input_checker`.
     """
 
     inputs: ClassVar[tuple[str, ...]] = ("plot",)
+    # False where the input checker is a member's (the fusion's text model): the bundle stores
+    # the training words once, in that member
+    owns_input_checker: ClassVar[bool] = True
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels: list[str] = list(labels)
@@ -48,33 +53,34 @@ class Predictor(ABC):
     def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         """The model's own scores, shape (plots, labels), float32, before calibration."""
 
-    def predict_proba(self, plots: Sequence[str]) -> np.ndarray:
+    def predict_proba(
+        self, plots: Sequence[str | None], posters: Sequence[Any] | None = None
+    ) -> np.ndarray:
         """Probabilities, shape (plots, labels), float32: one independent sigmoid per genre,
-        calibrated when the model has a calibrator (else the model's own scores)."""
-        probs = self.predict_raw(plots)
+        calibrated when the model has a calibrator (else the model's own scores).
+
+        posters: one per plot (None where a movie has none; a plot may then be None): the
+        older spelling of `predict_movies(...).probs`.
+        """
+        if posters is not None:
+            return self.predict_movies(movies_from(plots, posters)).probs
+        probs = self.predict_raw(plots)  # type: ignore[arg-type]
         return probs if self.calibrator is None else self.calibrator.transform(probs)
 
     def predict(self, plots: Sequence[str]) -> np.ndarray:
         """0/1 decisions, shape (len(plots), len(labels)), using per-genre thresholds."""
         return decide(self.predict_proba(plots), self.thresholds, self.min_genres)
 
-    def predict_inputs(
-        self, plots: Sequence[str | None], posters: Sequence[Any] | None = None
-    ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-        """Probabilities for rows that may carry a plot, a poster or both, and what each row used.
+    def predict_movies(self, movies: Sequence[Movie]) -> Scored:
+        """The one entry point: probabilities for a batch of movies, and what each row used.
 
-        A text model reads plots only: a row without a plot, or with a poster, is an error (a
+        A text model reads plots only: a movie without a plot, or with a poster, is an error (a
         poster would silently go unread). Models that read posters override this.
         """
-        from moviegenre.errors import MovieGenreError
+        plots = plots_only(movies, self.kind)
+        return Scored(self.predict_proba(plots), [(PLOT,)] * len(plots))
 
-        if any(plot is None for plot in plots) or any(p is not None for p in posters or ()):
-            raise MovieGenreError(
-                f"this model ({self.kind}) reads plots only; it cannot use a poster"
-            )
-        return self.predict_proba(list(plots)), [("plot",)] * len(plots)
-
-    def thresholds_for(self, inputs: Sequence[str]) -> np.ndarray:
+    def thresholds_for(self, inputs: Inputs) -> np.ndarray:
         """The per-genre thresholds for an answer made from `inputs` (one set unless fused)."""
         return self.thresholds
 
@@ -246,10 +252,11 @@ class Composite(ABC):
 class RoutesByLanguage(ABC):
     """Capability: answers each plot with a member chosen by the plot's language.
 
-    `predict_inputs` takes `languages` (ISO 639-1 codes the caller states, None: detect), and an
-    answer's genres use the thresholds of the member that made it (`thresholds_for_language`).
+    `predict_movies` reads each movie's stated `language` (ISO 639-1; None: detect) and says in
+    `Scored.routes` which rows went another way than the usual one (the language they were
+    answered in); their genres use that route's thresholds (`thresholds_for_route`).
     """
 
     @abstractmethod
-    def thresholds_for_language(self, inputs: Sequence[str], language: str | None) -> np.ndarray:
-        """The thresholds for an answer made from `inputs` of a plot in `language`."""
+    def thresholds_for_route(self, inputs: Inputs, route: str) -> np.ndarray:
+        """The thresholds for an answer made from `inputs` of a row sent down `route`."""

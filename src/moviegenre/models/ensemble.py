@@ -6,7 +6,7 @@ import itertools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -15,6 +15,19 @@ from moviegenre.models.base import Composite, GenreModel, Predictor
 from moviegenre.text.checks import InputChecker
 
 log = logging.getLogger(__name__)
+
+
+class MemberBuilder(Protocol):
+    """Builds an untrained member: (model type, labels, options, cache_dir) -> the model."""
+
+    def __call__(
+        self,
+        model_type: str,
+        labels: list[str],
+        options: dict[str, Any] | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> GenreModel: ...
+
 
 # Members trained inside `fit` when none are given: the two fast, complementary model types.
 DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = ({"type": "tfidf"}, {"type": "minilm"})
@@ -43,8 +56,11 @@ class EnsembleGenreModel(GenreModel, Composite):
     """
 
     model_type = "ensemble"
-    # the members are stored as bundles of their own, not as a hyper-parameter
-    run_settings = frozenset({"members", "cache_dir"})
+    # the members are stored as bundles of their own, not as a hyper-parameter; `build` is the
+    # one model builder (training/build.py: build_model), handed in by whoever builds the
+    # ensemble: this module never looks model types up itself (no import cycle through the
+    # registry that names it)
+    run_settings = frozenset({"members", "cache_dir", "build"})
 
     def __init__(
         self,
@@ -52,9 +68,11 @@ class EnsembleGenreModel(GenreModel, Composite):
         members: Sequence[Predictor | dict[str, Any]] | None = None,
         step: float = 0.1,
         cache_dir: str | None = None,
+        build: MemberBuilder | None = None,
     ) -> None:
         super().__init__(labels)
         self.cache_dir = cache_dir  # passed on to members that cache embeddings
+        self.build = build
         self.specs: list[Predictor | dict[str, Any]] = list(members or DEFAULT_MEMBERS)
         if len(self.specs) < 1:
             raise MovieGenreError("an ensemble needs at least one member")
@@ -77,8 +95,6 @@ class EnsembleGenreModel(GenreModel, Composite):
         self.columns.append(np.asarray([index[label] for label in self.labels], dtype=np.int64))
 
     def _build_members(self, plots, targets, valid_plots, valid_targets) -> None:
-        from moviegenre.models import model_class
-
         self.members, self.columns = [], []
         for number, spec in enumerate(self.specs):
             if isinstance(spec, Predictor):
@@ -93,12 +109,12 @@ class EnsembleGenreModel(GenreModel, Composite):
                 raise MovieGenreError(
                     f"ensemble member {number}: an ensemble cannot hold an ensemble"
                 )
-            options = dict(spec.get("options") or {})
-            cls = model_class(spec["type"], options)
-            options.pop("finetune", None)
-            if self.cache_dir is not None and "cache_dir" in cls.run_settings:
-                options.setdefault("cache_dir", self.cache_dir)
-            member = cls(self.labels, **options)
+            if self.build is None:
+                raise MovieGenreError(
+                    f"ensemble member {number}: a member given as a spec is built by "
+                    "moviegenre.training.build.build_model (build the ensemble with it)"
+                )
+            member = self.build(spec["type"], self.labels, spec.get("options"), self.cache_dir)
             member.fit(plots, targets, valid_plots, valid_targets)
             member.input_checker = InputChecker.fit(plots)
             if valid_plots is not None and len(valid_plots):

@@ -11,14 +11,16 @@ import numpy as np
 from moviegenre.calibration import Calibrator
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Composite, GenreModel, Predictor
+from moviegenre.movie import PLOT, POSTER, Inputs, Movie, Scored
 from moviegenre.thresholds import stored_thresholds
 
-# Keys of the per-input threshold sets: what an answer was made from.
-PLOT, POSTER, BOTH = "plot", "poster", "plot+poster"
+# The bundle's names of the per-input threshold sets (config "thresholds"): one per `Inputs`.
+BOTH = "plot+poster"
 
 
-def inputs_key(inputs: Sequence[str]) -> str:
-    """ "plot", "poster" or "plot+poster" for the inputs an answer used."""
+def threshold_set_key(inputs: Sequence[str]) -> str:
+    """The bundle's name ("plot", "poster" or "plot+poster") of the threshold set for the inputs
+    an answer used (an `Inputs` tuple everywhere else)."""
     used = set(inputs)
     if used == {"plot", "poster"}:
         return BOTH
@@ -33,13 +35,14 @@ class FusionGenreModel(GenreModel, Composite):
     A row with only a plot is answered by the text model alone, with its own thresholds (so
     plot-only answers are exactly the text model's); a row with only a poster by the poster
     model with its thresholds; a row with both by the weighted mean, with thresholds of its own.
-    Built by `training/posters.py:train_fusion` from two existing bundles. The bundle stores the
-    members as bundles of their own (`Composite`): members/0 the text model, members/1 the poster
-    model.
+    Built by `training/poster_models.py:train_fusion` from two existing bundles. The bundle
+    stores the members as bundles of their own (`Composite`): members/0 the text model, members/1
+    the poster model.
     """
 
     model_type = "fusion"
     inputs = ("plot", "poster")
+    owns_input_checker = False  # the plot's warnings are the text model's (set by `attach`)
     # the members are stored as bundles of their own, not as a hyper-parameter
     run_settings = frozenset({"members"})
 
@@ -97,7 +100,8 @@ class FusionGenreModel(GenreModel, Composite):
 
     def poster_proba(self, posters: Sequence[Any]) -> np.ndarray:
         _, poster = self._members()
-        return poster.predict_proba([None] * len(posters), posters)[:, self._columns["poster"]]
+        probs = poster.predict_movies([Movie(None, p) for p in posters]).probs
+        return probs[:, self._columns["poster"]]
 
     def poster_proba_from_features(self, features: np.ndarray) -> np.ndarray:
         """Poster probabilities, in this model's label order, from image network features."""
@@ -113,49 +117,83 @@ class FusionGenreModel(GenreModel, Composite):
         w = self.poster_weight
         return ((1.0 - w) * text_probs + w * poster_probs).astype(np.float32)
 
-    def predict_inputs(
-        self, plots: Sequence[str | None], posters: Sequence[Any] | None = None
-    ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-        plots = list(plots)
-        posters = list(posters) if posters is not None else [None] * len(plots)
-        if len(posters) != len(plots):
-            raise MovieGenreError(f"got {len(plots)} plots but {len(posters)} posters")
-        has_plot = [p is not None for p in plots]
-        has_poster = [p is not None for p in posters]
-        if not all(a or b for a, b in zip(has_plot, has_poster, strict=True)):
+    def predict_movies(self, movies: Sequence[Movie]) -> Scored:
+        """Probabilities for movies with a plot, a poster (arrays, bytes or file paths) or both:
+        the text model for a plot alone, the poster model for a poster alone, the weighted mean
+        of the two for both."""
+        used = [movie.inputs for movie in movies]
+        if not all(used):
             raise MovieGenreError("every movie needs a plot, a poster, or both")
-        out = np.zeros((len(plots), len(self.labels)), dtype=np.float32)
-        text_rows = [i for i, ok in enumerate(has_plot) if ok]
-        poster_rows = [i for i, ok in enumerate(has_poster) if ok]
+        out = np.zeros((len(movies), len(self.labels)), dtype=np.float32)
+        text_rows = [i for i, movie in enumerate(movies) if movie.plot is not None]
+        poster_rows = [i for i, movie in enumerate(movies) if movie.poster is not None]
         if text_rows:  # the poster network is only touched when a poster comes
-            out[text_rows] = self.text_proba([plots[i] for i in text_rows])
+            out[text_rows] = self.text_proba([movies[i].plot for i in text_rows])
         if poster_rows:
-            from_posters = self.poster_proba([posters[i] for i in poster_rows])
-            both = np.asarray([has_plot[i] for i in poster_rows], dtype=bool)
+            from_posters = self.poster_proba([movies[i].poster for i in poster_rows])
+            both = np.asarray([movies[i].plot is not None for i in poster_rows], dtype=bool)
             rows = np.asarray(poster_rows)
             out[rows[both]] = self.fuse(out[rows[both]], from_posters[both])
             out[rows[~both]] = from_posters[~both]
-        inputs = [
-            ("plot", "poster") if a and b else ("plot",) if a else ("poster",)
-            for a, b in zip(has_plot, has_poster, strict=True)
-        ]
-        return out, inputs
+        return Scored(out, used)
 
     def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         """Plots alone: the text model's probabilities (calibrated by the text model itself)."""
         return self.text_proba(plots)
 
-    def predict_proba(
-        self, plots: Sequence[str | None], posters: Sequence[Any] | None = None
-    ) -> np.ndarray:
-        """Probabilities for plots, with posters (arrays, bytes or file paths) where given.
+    def fit_weight(
+        self,
+        text_valid: np.ndarray,
+        poster_valid: np.ndarray,
+        targets: np.ndarray,
+        grid: Sequence[float],
+        min_support: int = 10,
+        macro_tolerance: float = 0.005,
+        micro_noise: float = 0.002,
+    ) -> FusionGenreModel:
+        """Learn the poster weight and the threshold sets from the members' valid probabilities
+        (movies with both a plot and a poster), the fusion's own `fit`.
 
-        `posters[i]` belongs to `plots[i]`; either may be None (not both).
+        For each weight on `grid`, plot+poster thresholds are the same blend of the text model's
+        thresholds and poster thresholds tuned on those posters. Among the weights whose
+        macro-F1 over genres with `min_support` movies stays within `macro_tolerance` of the plot
+        alone's, the smallest whose micro-F1 is within `micro_noise` of the best is kept.
         """
-        return self.predict_inputs(plots, posters)[0]
+        from moviegenre.evaluation.metrics import macro_f1_min_support, micro_f1
+        from moviegenre.thresholds import decide, tune_thresholds
 
-    def thresholds_for(self, inputs: Sequence[str]) -> np.ndarray:
-        return self.threshold_sets.get(inputs_key(inputs), self.thresholds)
+        text, _ = self._members()
+        text_t = text.thresholds.astype(np.float64)
+        poster_t = tune_thresholds(poster_valid, targets).astype(np.float64)
+        floor = macro_f1_min_support(
+            targets, decide(text_valid, text.thresholds, text.min_genres), min_support
+        )
+        eligible: list[tuple[float, float]] = []
+        self.search = []
+        for w in grid:
+            self.poster_weight = w
+            thresholds = ((1 - w) * text_t + w * poster_t).astype(np.float32)
+            decided = decide(self.fuse(text_valid, poster_valid), thresholds, text.min_genres)
+            micro = micro_f1(targets, decided)
+            macro = macro_f1_min_support(targets, decided, min_support)
+            self.search.append({"poster_weight": w, "valid_micro_f1": round(micro, 4),
+                                "valid_macro_f1_min10": round(macro, 4)})  # fmt: skip
+            if macro >= floor - macro_tolerance:
+                eligible.append((w, micro))
+        top = max(micro for _, micro in eligible)  # w = 0 (plot alone) is always eligible
+        best = min(w for w, micro in eligible if micro >= top - micro_noise)
+        self.poster_weight = best
+        self.thresholds = text.thresholds
+        self.min_genres = text.min_genres
+        self.threshold_sets = {
+            PLOT: text.thresholds,
+            POSTER: self.poster_proba_thresholds(),
+            BOTH: ((1 - best) * text_t + best * poster_t).astype(np.float32),
+        }
+        return self
+
+    def thresholds_for(self, inputs: Inputs) -> np.ndarray:
+        return self.threshold_sets.get(threshold_set_key(inputs), self.thresholds)
 
     @property
     def answer_calibrator(self) -> Calibrator | None:
@@ -193,7 +231,7 @@ class FusionGenreModel(GenreModel, Composite):
         model = cls(labels)
         model.poster_weight = float(weight)
         for key, values in (config.get("thresholds") or {}).items():
-            inputs_key(key.split("+"))  # refuses unknown keys
+            threshold_set_key(key.split("+"))  # refuses unknown keys
             if not isinstance(values, list) or len(values) != len(labels):
                 raise MovieGenreError(f"{directory}: thresholds[{key!r}] needs one per genre")
             model.threshold_sets[key] = np.asarray(values, dtype=np.float32)

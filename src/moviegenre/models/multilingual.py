@@ -17,6 +17,7 @@ import numpy as np
 from moviegenre.calibration import Calibrator
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Composite, GenreModel, Predictor, RoutesByLanguage
+from moviegenre.movie import PLOT, POSTER, Inputs, Movie, Scored, movies_from
 from moviegenre.text.checks import InputChecker
 
 
@@ -93,69 +94,54 @@ class MultilingualGenreModel(GenreModel, Composite, RoutesByLanguage):
         ]
 
     # ----- answers -------------------------------------------------------------------------------
-    def predict_inputs(
-        self,
-        plots: Sequence[str | None],
-        posters: Sequence[Any] | None = None,
-        languages: Sequence[str | None] | None = None,
-    ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-        plots = list(plots)
-        posters = list(posters) if posters is not None else [None] * len(plots)
-        foreign = self.foreign_rows(plots, languages)
-        english_rows = [i for i, f in enumerate(foreign) if not f]
-        head_rows = [i for i, f in enumerate(foreign) if f]
-        out = np.zeros((len(plots), len(self.labels)), dtype=np.float32)
-        inputs: list[tuple[str, ...]] = [("plot",)] * len(plots)
+    def predict_movies(self, movies: Sequence[Movie]) -> Scored:
+        """English plots (and unsure ones) through the English member, exactly its answer; plots
+        in another language through the head (a poster beside one is fused with the head's
+        probabilities); `routes` names the language of each row the head answered."""
+        movies = list(movies)
+        plots = [m.plot for m in movies]
+        routes: list[str | None] = [
+            None if m.plot is None else self.input_checker.foreign(m.plot, m.language)
+            for m in movies
+        ]
+        english_rows = [i for i, route in enumerate(routes) if route is None]
+        head_rows = [i for i, route in enumerate(routes) if route is not None]
+        out = np.zeros((len(movies), len(self.labels)), dtype=np.float32)
+        inputs: list[Inputs] = [(PLOT,)] * len(movies)
         if english_rows:
-            english, columns = self.english, self._columns[0]
-            rows_plots = [plots[i] for i in english_rows]
-            if any(posters[i] is not None for i in english_rows) or None in rows_plots:
-                probs, used = english.predict_inputs(rows_plots, [posters[i] for i in english_rows])
-            else:  # plots only: the plain path, exactly the English model's answer
-                probs, used = english.predict_proba(rows_plots), [("plot",)] * len(english_rows)
-            out[english_rows] = probs[:, columns]
-            for i, row_used in zip(english_rows, used, strict=True):
+            scored = self.english.predict_movies([movies[i] for i in english_rows])
+            out[english_rows] = scored.probs[:, self._columns[0]]
+            for i, row_used in zip(english_rows, scored.inputs, strict=True):
                 inputs[i] = tuple(row_used)
         if head_rows:
             text = self.head.predict_proba([plots[i] for i in head_rows])[:, self._columns[1]]
             out[head_rows] = text
-            pictured = [k for k, i in enumerate(head_rows) if posters[i] is not None]
+            pictured = [i for i in head_rows if movies[i].poster is not None]
             if pictured:
-                self._fuse_posters(out, text, [head_rows[k] for k in pictured], posters, inputs)
-        return out, inputs
+                self._fuse_posters(out, pictured, [movies[i].poster for i in pictured], inputs)
+        return Scored(out, inputs, routes if head_rows else None)
 
-    def _fuse_posters(self, out, text, rows, posters, inputs) -> None:
+    def _fuse_posters(
+        self, out: np.ndarray, rows: list[int], posters: list[Any], inputs: list[Inputs]
+    ) -> None:
         from moviegenre.models.fusion import FusionGenreModel
 
         english = self.english
         if not isinstance(english, FusionGenreModel):
             raise MovieGenreError(f"this model's English member ({english.kind}) reads no poster")
-        head_text = out[rows]
-        poster_probs = english.poster_proba([posters[i] for i in rows])
-        out[rows] = english.fuse(head_text, poster_probs)
+        out[rows] = english.fuse(out[rows], english.poster_proba(posters))
         for i in rows:
-            inputs[i] = ("plot", "poster")
+            inputs[i] = (PLOT, POSTER)
 
     def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
-        return self.predict_inputs(list(plots))[0]
+        return self.predict_movies(movies_from(plots)).probs
 
-    def predict_proba(
-        self,
-        plots: Sequence[str | None],
-        posters: Sequence[Any] | None = None,
-        languages: Sequence[str | None] | None = None,
-    ) -> np.ndarray:
-        """Each member's own calibrated probabilities, routed by language (see the class)."""
-        return self.predict_inputs(plots, posters, languages)[0]
-
-    def thresholds_for(self, inputs: Sequence[str]) -> np.ndarray:
+    def thresholds_for(self, inputs: Inputs) -> np.ndarray:
         return self.english.thresholds_for(inputs)[self._columns[0]]
 
-    def thresholds_for_language(self, inputs: Sequence[str], language: str | None) -> np.ndarray:
-        if language is None or tuple(inputs) == ("poster",):
-            return self.thresholds_for(inputs)
-        if set(inputs) == {"plot", "poster"}:
-            return self.thresholds_for(inputs)  # the fusion's own set for plot and poster
+    def thresholds_for_route(self, inputs: Inputs, route: str) -> np.ndarray:
+        if tuple(inputs) != (PLOT,):
+            return self.thresholds_for(inputs)  # a poster's: the fusion's own sets
         return self.head.thresholds[self._columns[1]]
 
     @property

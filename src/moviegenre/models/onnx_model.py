@@ -11,7 +11,7 @@ import numpy as np
 
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import Predictor
-from moviegenre.runtime import make_session
+from moviegenre.onnx_sessions import make_session
 
 # Plots are grouped by length before batching so a batch pads to similar lengths; 64 keeps the
 # per-call overhead small without making the padded matrices large.

@@ -12,10 +12,14 @@ import numpy as np
 from moviegenre.errors import MovieGenreError
 from moviegenre.images.features import FEATURES, PosterEncoder
 from moviegenre.models.base import GenreModel
+from moviegenre.movie import POSTER, Movie, Scored
 from moviegenre.tensors import read_tensors, write_tensors
 
 NETWORK_FILE = "network.onnx"
 HEAD_FILE = "head.safetensors"
+_POSTERS_ONLY = (
+    "this model reads posters only; give one for every movie: predict_proba(plots, posters=[...])"
+)
 
 
 def as_pictures(posters: Sequence[Any]) -> list[np.ndarray]:
@@ -29,8 +33,8 @@ class PosterGenreModel(GenreModel):
     """Genres from a poster: frozen EfficientNet-Lite0 features (ONNX Runtime) and a linear head.
 
     Trained from a poster index (`moviegenre train --model-type poster`, see
-    `training/posters.py`): features are standardised, then each genre gets its own L2-regularised
-    logistic regression, fitted on the posters whose label source knows that genre.
+    `training/poster_models.py`): features are standardised, then each genre gets its own
+    L2-regularised logistic regression, fitted on the posters whose label source knows that genre.
     """
 
     model_type = "poster"
@@ -101,25 +105,17 @@ class PosterGenreModel(GenreModel):
         return self.encoder.encode(as_pictures(posters))
 
     def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
-        return self.predict_proba(plots)  # refused: posters are needed
+        raise MovieGenreError(_POSTERS_ONLY)  # plots alone say nothing to this model
 
-    def predict_proba(
-        self, plots: Sequence[str | None], posters: Sequence[Any] | None = None
-    ) -> np.ndarray:
-        """Probabilities from `posters` (arrays, bytes or file paths); plots are not read."""
-        if posters is None or any(p is None for p in posters):
-            raise MovieGenreError(
-                "this model reads posters only; give one for every movie: "
-                "predict_proba(plots, posters=[...])"
-            )
-        if len(plots) != len(posters):
-            raise MovieGenreError(f"got {len(plots)} plots but {len(posters)} posters")
-        if not len(posters):
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return self.proba_from_features(self.features(posters))
-
-    def predict_inputs(self, plots, posters=None):
-        return self.predict_proba(plots, posters), [("poster",)] * len(plots)
+    def predict_movies(self, movies: Sequence[Movie]) -> Scored:
+        """Probabilities from the movies' posters (arrays, bytes or file paths); plots are not
+        read."""
+        if any(movie.poster is None for movie in movies):
+            raise MovieGenreError(_POSTERS_ONLY)
+        if not movies:
+            return Scored(np.zeros((0, len(self.labels)), dtype=np.float32), [])
+        probs = self.proba_from_features(self.features([movie.poster for movie in movies]))
+        return Scored(probs, [(POSTER,)] * len(movies))
 
     # ----- files ---------------------------------------------------------------------------------
     def save_files(self, directory: Path) -> dict[str, Any]:

@@ -47,9 +47,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from moviegenre.compute import resolve_device
 from moviegenre.errors import MovieGenreError
 from moviegenre.files import atomic_path, write_text_atomic
+from moviegenre.torch_device import resolve_device
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -9,12 +10,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from moviegenre.models.base import Predictor
-from moviegenre.serving.service import (
-    MAX_BODY_BYTES,
-    MAX_POSTER_REQUEST_BYTES,
-    ModelService,
-    install,
-)
+from moviegenre.serving.service import Limits, ModelService, install
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -40,11 +36,17 @@ ERROR_CODES = {
 }
 ERROR_HINTS = {
     404: "no such endpoint; see /api/v1/openapi.json for the API",
-    413: f"the request body is over {MAX_BODY_BYTES // 1024} KiB without a poster or "
-    f"{MAX_POSTER_REQUEST_BYTES // (1024 * 1024)} MB with one; send fewer or shorter plots, "
-    "or a smaller poster",
     500: "the server failed to answer this request",
 }
+
+
+def too_large_hint(limits: Limits) -> str:
+    """What a 413 tells the client, with the app's limits."""
+    return (
+        f"the request body is over {limits.max_body_bytes // 1024} KiB without a poster or "
+        f"{limits.max_poster_request_bytes // (1024 * 1024)} MB with one; send fewer or shorter "
+        "plots, or a smaller poster"
+    )
 
 
 def error_document(status: int, message: str) -> dict[str, Any]:
@@ -66,10 +68,17 @@ def _wants_json() -> bool:
     return path == "/api" or path.startswith(("/api/", "/healthz"))
 
 
-def create_app(model: Predictor | None = None, model_path: str | Path | None = None) -> Flask:
+def create_app(
+    model: Predictor | None = None,
+    model_path: str | Path | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> Flask:
     """Build the app around `model`, or the bundle at `model_path`, or the shipped default model.
 
-    The model is loaded here, once; requests only read it.
+    The model is loaded here, once; requests only read it. config: Flask settings, and the
+    serving limits by their upper-case names (`MAX_BODY_BYTES`, `MAX_BATCH`,
+    `MAX_POSTER_REQUEST_BYTES`, `MAX_LARGE_BODIES`, `LARGE_BODY_WAIT_S`; `Limits` holds the
+    defaults).
     """
     if model is None:
         from moviegenre.api import load_model
@@ -79,12 +88,14 @@ def create_app(model: Predictor | None = None, model_path: str | Path | None = N
     # Requests with a poster may reach 14 MB (the server refuses more before reading); the 1 MB
     # limit for the rest is checked per request (serving/bodies.py). Form fields other than files
     # stay under 1 MB in memory; the server spools large bodies to a temporary file.
-    app.config["MAX_CONTENT_LENGTH"] = MAX_POSTER_REQUEST_BYTES
-    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
+    app.config.from_mapping(config or {})
+    limits = Limits.from_config(app.config)
+    app.config["MAX_CONTENT_LENGTH"] = limits.max_poster_request_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = limits.max_body_bytes
     app.json.sort_keys = False  # keep scores in the model's label order
-    install(app, ModelService(model))
+    install(app, ModelService(model), limits)
 
-    from moviegenre.serving.api import api
+    from moviegenre.serving.json_api import api
     from moviegenre.serving.web import web
 
     app.register_blueprint(web)
@@ -110,7 +121,8 @@ def create_app(model: Predictor | None = None, model_path: str | Path | None = N
         elif status in (400, 413) and exc.description and exc.description != type(exc).description:
             message = str(exc.description)  # our own message, saying what to send instead
         else:
-            message = ERROR_HINTS.get(status, exc.description or exc.name)
+            hint = too_large_hint(limits) if status == 413 else ERROR_HINTS.get(status)
+            message = hint or exc.description or exc.name
         if _wants_json():
             return error_response(status, message, headers)
         page = render_template("error.html", status=status, title=exc.name, message=message)

@@ -7,13 +7,7 @@ from typing import Any
 
 from moviegenre.images.reader import MAX_POSTER_BYTES, MAX_POSTER_PIXELS
 from moviegenre.serving.bodies import MAX_BASE64_CHARS
-from moviegenre.serving.service import (
-    LARGE_BODY_WAIT_S,
-    MAX_BATCH,
-    MAX_BODY_BYTES,
-    MAX_LARGE_BODIES,
-    MAX_POSTER_REQUEST_BYTES,
-)
+from moviegenre.serving.service import Limits
 from moviegenre.text.checks import LANGUAGE_PATTERN, WARNING_CODES
 from moviegenre.version import __version__
 
@@ -45,18 +39,24 @@ def _common_errors() -> dict[str, Any]:
     }
 
 
-def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str, Any]:
-    """Build the document; the labels make the score objects' keys explicit.
+def openapi_spec(
+    labels: Sequence[str], limits: Limits | None = None, reads_posters: bool = False
+) -> dict[str, Any]:
+    """Build the document; the labels make the score objects' keys explicit, the limits (the
+    app's, default ones when None) every size.
 
     reads_posters: the served model reads posters; only then are poster fields described (a
     plot-only model answers a poster alone with a 400, so for it they are not valid input).
     """
+    limits = limits or Limits()
     plot = {
         "type": "string",
         "pattern": r"\S",
         "description": "A plot summary; any text with at least one non-whitespace character. "
         "Text past the model's word limit is ignored (the response says truncated).",
     }
+    # a form field is always text: the same rule as `plot` without a type to check
+    form_plot = {"pattern": plot["pattern"], "description": plot["description"]}
     poster_rules = (
         f"JPEG, PNG or WebP, at most {MAX_POSTER_BYTES} bytes and "
         f"{MAX_POSTER_PIXELS} pixels; EXIF orientation is applied, greyscale, CMYK, palette and "
@@ -113,23 +113,37 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
         },
         "FormPredictRequest": {
             "type": "object",
-            "description": "One movie as an HTML form sends it: fields plot and poster (a file)."
-            + (" An empty plot beside a poster means the poster alone." if reads_posters else ""),
+            "description": "One movie as an HTML form sends it: fields plot and poster (a file)"
+            + (
+                "; a non-blank plot, a poster, or both are required (a blank plot is refused, "
+                "with a poster too, as in JSON). "
+                if reads_posters
+                else ". "
+            )
+            + "Every form field is text, so plot has no type to check (a JSON null sent as a "
+            "form field arrives as the text null).",
             "properties": {
-                "plot": plot,
+                "plot": form_plot,
                 **(
                     {"poster": {"type": "string", "format": "binary", "description": poster_rules}}
                     if reads_posters
                     else {}
                 ),
             },
-            **({} if reads_posters else {"required": ["plot"]}),
-            "additionalProperties": False,
+            # plot, poster or both: the only fields there are (others are a 400, but not written
+            # as additionalProperties: a form drops unnamed and empty parts on the way, so such a
+            # rule could not be checked on what arrives)
+            **({"minProperties": 1} if reads_posters else {"required": ["plot"]}),
         },
         "BatchPredictRequest": {
             "type": "object",
             "properties": {
-                "plots": {"type": "array", "items": plot, "minItems": 1, "maxItems": MAX_BATCH},
+                "plots": {
+                    "type": "array",
+                    "items": plot,
+                    "minItems": 1,
+                    "maxItems": limits.max_batch,
+                },
                 "language": stated_language,
             },
             "required": ["plots"],
@@ -311,11 +325,12 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
         "summary": "Predict the genres of one plot or of a batch of plots.",
         "requestBody": {
             "required": True,
-            "description": f"UTF-8 JSON or multipart/form-data. At most {MAX_BODY_BYTES} bytes "
-            f"without a poster, {MAX_POSTER_REQUEST_BYTES} bytes with one (the decoded poster "
-            f"at most {MAX_POSTER_BYTES} bytes). At most {MAX_LARGE_BODIES} bodies over "
-            f"{MAX_BODY_BYTES} bytes are read at once per server process; others wait up to "
-            f"{LARGE_BODY_WAIT_S:g} s, then get a 503.",
+            "description": "UTF-8 JSON or multipart/form-data. At most "
+            f"{limits.max_body_bytes} bytes without a poster, "
+            f"{limits.max_poster_request_bytes} bytes with one (the decoded poster at most "
+            f"{MAX_POSTER_BYTES} bytes). At most {limits.max_large_bodies} bodies over "
+            f"{limits.max_body_bytes} bytes are read at once per server process; others wait up to "
+            f"{limits.large_body_wait_s:g} s, then get a 503.",
             "content": {
                 "application/json": {
                     "schema": {
@@ -344,20 +359,20 @@ def openapi_spec(labels: Sequence[str], reads_posters: bool = False) -> dict[str
             },
             "400": _error(
                 "Invalid body: not UTF-8, not JSON, a missing, unknown or wrongly typed field, "
-                f"a blank plot, not 1 to {MAX_BATCH} plots, neither a plot nor a poster, "
-                "explain without a plot, a poster that is not base64, not a JPEG, PNG or WebP "
-                "image, or truncated or corrupt, or a poster alone sent to a model that reads "
-                "plots only."
+                f"a blank plot, not 1 to {limits.max_batch} plots, neither a plot nor a poster, "
+                "explain without a plot, a poster that is not base64, a poster that is valid "
+                "base64 (or a file) but not a JPEG, PNG or WebP image, or truncated or corrupt, "
+                "or a poster alone sent to a model that reads plots only."
             ),
             "413": _error(
-                f"Body over {MAX_BODY_BYTES} bytes without a poster or "
-                f"{MAX_POSTER_REQUEST_BYTES} bytes with one; a poster over "
+                f"Body over {limits.max_body_bytes} bytes without a poster or "
+                f"{limits.max_poster_request_bytes} bytes with one; a poster over "
                 f"{MAX_POSTER_BYTES // (1024 * 1024)} MB ({MAX_POSTER_BYTES} bytes) decoded, "
                 f"or over {MAX_POSTER_PIXELS // 1_000_000} megapixels."
             ),
             "415": _error("Content-Type is neither application/json nor multipart/form-data."),
             "503": _error(
-                f"{MAX_LARGE_BODIES} large bodies are already being read; retry shortly."
+                f"{limits.max_large_bodies} large bodies are already being read; retry shortly."
             ),
             **_common_errors(),
         },

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import signal
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +19,7 @@ MAX_THREADS = 64
 DEFAULT_CONNECTION_LIMIT = 1000
 # Seconds a connection may stay silent (idle keep-alive, a stalled header or body) before closing.
 DEFAULT_TIMEOUT = 30
-# After SIGTERM: the requests already read get this long to be answered before the process exits.
-DRAIN_SECONDS = 10
 MAX_HEADER_BYTES = 64 * 1024
-# Requests with a body up to this size (a plot, a few plots) are run before queued larger ones
-# (posters, long batches), so a flood of posters never makes a plot wait behind it.
-LIGHT_BODY_BYTES = 64 * 1024
 # File descriptors beyond the connections: listener, wake-up pipe, model files, temp files, logs.
 FD_RESERVE = 64
 
@@ -104,191 +97,23 @@ class ServerSettings:
         }
 
 
-def _error_answer(status: int, reason: str, message: str) -> tuple[list[tuple[str, str]], bytes]:
-    from moviegenre.serving.app import SECURITY_HEADERS, error_document
-
-    body = json.dumps(error_document(status, message)).encode()
-    headers = [("Content-Type", "application/json"), *SECURITY_HEADERS.items()]
-    return headers, body
-
-
-def _refusal() -> bytes:
-    """The whole answer sent to a connection over the limit before it is closed."""
-    headers, body = _error_answer(
-        503, "Service Unavailable", "too many open connections; try again shortly"
-    )
-    lines = ["HTTP/1.1 503 Service Unavailable", *(f"{k}: {v}" for k, v in headers),
-             f"Content-Length: {len(body)}", "Retry-After: 1", "Connection: close"]  # fmt: skip
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
 def build_server(app: Any, settings: ServerSettings) -> Any:
     """Bind a waitress server for `app` (a Flask app) with the app's body limit and JSON errors."""
-    from waitress import wasyncore
     from waitress.adjustments import Adjustments
-    from waitress.channel import HTTPChannel
-    from waitress.server import TcpWSGIServer
-    from waitress.task import ErrorTask, ThreadedTaskDispatcher
 
-    from moviegenre.serving.app import ERROR_HINTS
+    from moviegenre.serving.app import ERROR_HINTS, too_large_hint
+    from moviegenre.serving.service import app_limits
+    from moviegenre.serving.waitress_server import LightFirstDispatcher, Server
 
-    class JsonErrorTask(ErrorTask):
-        """waitress's own answers (oversize body, malformed request) in the app's shape."""
-
-        def execute(self) -> None:
-            error = self.request.error
-            message = ERROR_HINTS.get(error.code) or str(error.body)
-            headers, body = _error_answer(error.code, error.reason, message)
-            self.status = f"{error.code} {error.reason}"
-            self.response_headers.extend(headers)
-            self.set_close_on_finish()
-            self.content_length = len(body)
-            self.write(body)
-
-    class LightFirstDispatcher(ThreadedTaskDispatcher):
-        """waitress's thread pool, with small requests first and a thread kept free for them.
-
-        A task is a connection with its requests read. One whose first request has a body of at
-        most LIGHT_BODY_BYTES (a plot) goes after the light tasks already queued and before any
-        large one (a poster); large tasks keep their order. At most threads - 1 large tasks run
-        at once (when there are 2 threads or more), so a flood of posters, each waiting for the
-        decode gate, never holds every thread while plots wait behind it.
-        """
-
-        heavy_running = 0
-
-        def add_task(self, task: Any) -> None:
-            with self.lock:
-                queue = self.queue
-                if _is_light(task):
-                    at = next((i for i, t in enumerate(queue) if not _is_light(t)), len(queue))
-                    queue.insert(at, task)
-                else:
-                    queue.append(task)
-                self.queue_cv.notify()
-
-        def _runnable(self) -> bool:
-            if not self.queue:
-                return False
-            if _is_light(self.queue[0]):  # light ones sit before every heavy one
-                return True
-            threads = len(self.threads) - self.stop_count
-            return self.heavy_running < max(1, threads - 1)
-
-        def handler_thread(self, thread_no: int) -> None:
-            # waitress's loop (waitress/task.py), taking only what _runnable allows
-            while True:
-                with self.lock:
-                    while not self._runnable() and self.stop_count == 0:
-                        self.active_count -= 1
-                        self.queue_cv.wait()
-                        self.active_count += 1
-                    if self.stop_count > 0:
-                        self.active_count -= 1
-                        self.stop_count -= 1
-                        self.threads.discard(thread_no)
-                        self.thread_exit_cv.notify()
-                        break
-                    task = self.queue.popleft()
-                    heavy = not _is_light(task)
-                    self.heavy_running += heavy
-                try:
-                    task.service()
-                except BaseException:
-                    self.logger.exception("Exception when servicing %r", task)
-                finally:
-                    if heavy:
-                        with self.lock:
-                            self.heavy_running -= 1
-                            self.queue_cv.notify()
-
-    class Channel(HTTPChannel):
-        error_task_class = JsonErrorTask
-
-        def readable(self) -> bool:
-            # While draining, read no new request; the ones already read are still answered.
-            return not self.server.draining and super().readable()
-
-    class Server(TcpWSGIServer):
-        channel_class = Channel
-        draining = False
-        stop_requested = False
-        refused = 0
-        refusal = _refusal()
-
-        def readable(self) -> bool:
-            # waitress stops accepting at the limit, which leaves new clients waiting in the
-            # backlog; accepting and refusing them at once tells them to go elsewhere.
-            now = time.time()
-            if now >= self.next_channel_cleanup:
-                self.next_channel_cleanup = now + self.adj.cleanup_interval
-                self.maintenance(now)
-            return self.accepting
-
-        def handle_accept(self) -> None:
-            if len(self.active_channels) < self.adj.connection_limit:
-                super().handle_accept()
-                return
-            try:
-                accepted = self.accept()
-            except OSError:
-                return
-            if accepted is None:
-                return
-            conn = accepted[0]
-            try:
-                conn.setblocking(False)
-                conn.send(self.refusal)
-            except OSError:
-                pass
-            finally:
-                conn.close()
-            if self.refused == 0:
-                log.warning("connection limit (%d) reached: refusing new connections with 503",
-                            self.adj.connection_limit)  # fmt: skip
-            self.refused += 1
-
-        def stop(self) -> None:
-            """Ask the loop to drain and return (from a signal handler or another thread)."""
-            self.stop_requested = True
-
-        def serve_until_stopped(self, drain_seconds: float = DRAIN_SECONDS) -> None:
-            use_poll, timeout = self.adj.asyncore_use_poll, self.adj.asyncore_loop_timeout
-            while not self.stop_requested:
-                wasyncore.loop(timeout=timeout, map=self._map, use_poll=use_poll, count=1)
-            self.drain(drain_seconds)
-
-        def drain(self, seconds: float) -> None:
-            """Stop accepting, answer the requests already read, close every other connection."""
-            self.draining = True
-            self.accepting = False
-            wasyncore.dispatcher.close(self)  # the listening socket; the wake-up pipe stays
-            deadline = time.monotonic() + seconds
-            while True:
-                busy = False
-                for channel in list(self.active_channels.values()):
-                    if channel.requests or channel.total_outbufs_len:
-                        busy = True
-                    else:
-                        channel.handle_close()
-                if not busy or time.monotonic() > deadline:
-                    break
-                wasyncore.loop(timeout=0.05, map=self._map, use_poll=True, count=1)
-            self.task_dispatcher.shutdown(timeout=1)
-            wasyncore.close_all(self._map)
-
-    max_body = int(app.config["MAX_CONTENT_LENGTH"])
     dispatcher = LightFirstDispatcher()
     dispatcher.set_thread_count(settings.threads)
-    return Server(app, adj=Adjustments(**settings.adjustments(max_body)), dispatcher=dispatcher)
-
-
-def _is_light(task: Any) -> bool:
-    """Whether a queued waitress task (a connection) carries a request with a small body."""
-    requests = getattr(task, "requests", None)
-    if not requests:
-        return True
-    return (getattr(requests[0], "content_length", 0) or 0) <= LIGHT_BODY_BYTES
+    server = Server(
+        app,
+        adj=Adjustments(**settings.adjustments(int(app.config["MAX_CONTENT_LENGTH"]))),
+        dispatcher=dispatcher,
+    )
+    server.error_hints = {**ERROR_HINTS, 413: too_large_hint(app_limits(app))}
+    return server
 
 
 def _quiet_waitress_logs() -> None:
@@ -309,7 +134,7 @@ def serve(
     """Load the model once, then serve until SIGTERM or Ctrl-C (never in debug mode).
 
     On SIGTERM or SIGINT the server stops accepting, answers the requests it has already read
-    (for up to DRAIN_SECONDS) and returns.
+    (for up to waitress_server.DRAIN_SECONDS) and returns.
     """
     settings = ServerSettings(host, port, threads, timeout, connection_limit)
     settings.check()

@@ -1,33 +1,61 @@
-"""The model service the blueprints answer with: the loaded model, its JSON descriptions, limits.
+"""The model service the blueprints answer with (the loaded model, its JSON descriptions) and
+the app's limits.
 
-The app factory installs one per app (`install`); blueprints reach it through `current_service`,
-so they never import the factory.
+The app factory installs one of each per app (`install`); blueprints reach them through
+`current_service` and `current_limits`, so they never import the factory.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
 
 from moviegenre.models.base import Predictor
+from moviegenre.movie import Movie
+from moviegenre.prediction import Prediction, answer
 
-# 1 MB: a plot is a paragraph; a batch of 256 long plots still fits comfortably. The one body
-# limit: the app sets it as MAX_CONTENT_LENGTH and the server refuses bigger bodies before reading
-# them (serving/server.py reads it from the app's config).
-MAX_BODY_BYTES = 1024 * 1024
-MAX_BATCH = 256
-# A request carrying a poster may be larger: the poster itself is at most 10 MB decoded
-# (images/reader.py: MAX_POSTER_BYTES), which base64 in JSON turns into 13.4 MB. This is what the
-# app sets as MAX_CONTENT_LENGTH; requests without a poster are held to MAX_BODY_BYTES by the
-# blueprints (serving/bodies.py).
-MAX_POSTER_REQUEST_BYTES = 14 * 1024 * 1024
-# Bodies over MAX_BODY_BYTES are read by at most this many requests at once (per process); others
-# wait up to LARGE_BODY_WAIT_S, then get a 503: many clients sending large posters together
-# cannot take more than this many times 14 MB (plus the decoded images) of memory.
-MAX_LARGE_BODIES = 4
-LARGE_BODY_WAIT_S = 10.0
+
+@dataclass(frozen=True)
+class Limits:
+    """The serving limits: read from the app's config by the factory (`create_app(config=...)`,
+    keys in `CONFIG_KEYS`), and reached by the blueprints through `current_limits()`."""
+
+    # 1 MB: a plot is a paragraph; a batch of 256 long plots still fits comfortably. Bodies
+    # without a poster are held to it by the blueprints (serving/bodies.py); Flask keeps form
+    # fields other than files under it in memory (MAX_FORM_MEMORY_SIZE).
+    max_body_bytes: int = 1024 * 1024
+    max_batch: int = 256
+    # A request carrying a poster may be larger: the poster itself is at most 10 MB decoded
+    # (images/reader.py: MAX_POSTER_BYTES), which base64 in JSON turns into 13.4 MB. The app sets
+    # it as MAX_CONTENT_LENGTH, and the server refuses bigger bodies before reading them
+    # (serving/server.py reads it from the app's config).
+    max_poster_request_bytes: int = 14 * 1024 * 1024
+    # Bodies over max_body_bytes are read by at most this many requests at once (per app);
+    # others wait up to large_body_wait_s, then get a 503: many clients sending large posters
+    # together cannot take more than this many times 14 MB (plus the decoded images) of memory.
+    max_large_bodies: int = 4
+    large_body_wait_s: float = 10.0
+    large_bodies: threading.BoundedSemaphore = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "large_bodies", threading.BoundedSemaphore(self.max_large_bodies))
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Limits:
+        """The limits an app's config names (upper-case keys, Flask's style), defaults elsewhere."""
+        return cls(**{name: config[key] for key, name in CONFIG_KEYS.items() if key in config})
+
+
+# The app config keys of the limits (what `create_app(config={...})` takes).
+CONFIG_KEYS = {name.upper(): name for name in (
+    "max_body_bytes", "max_batch", "max_poster_request_bytes", "max_large_bodies",
+    "large_body_wait_s",
+)}  # fmt: skip
 
 
 def _finite(value: Any) -> Any:
@@ -81,53 +109,21 @@ class ModelService:
             "created": meta.get("created"),
         }
 
-    def predict(
-        self,
-        plots: list[str | None],
-        posters: list[Any] | None = None,
-        language: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Genres, scores, truncation, inputs used and language per movie, in input order.
+    def answer(self, movies: Sequence[Movie]) -> list[Prediction]:
+        """The answers for a batch of movies (plot, decoded poster or both), in input order."""
+        return answer(self.model, movies)
 
-        posters: decoded pictures (or None) beside the plots (a plot may be None beside one).
-        language: the plots' language as the caller states it (None: detected).
-        """
-        from moviegenre.prediction import answer
-
-        languages = None if language is None else [language] * len(plots)
-        return [p.to_dict() for p in answer(self.model, plots, posters, languages)]
-
-    def thresholds_for(
-        self, inputs: list[str], plot: str | None = None, language: str | None = None
-    ) -> dict[str, float]:
-        """The thresholds an answer made from `inputs` (and `plot`, in `language` when stated)
-        was decided with: a multilingual model's head has its own for other languages."""
-        from moviegenre.models.base import RoutesByLanguage
-
-        model = self.model
-        foreign = (
-            model.input_checker.foreign(plot, language)
-            if isinstance(model, RoutesByLanguage) and plot is not None
-            else None
-        )
-        if list(inputs) == ["plot"] and foreign is None:
-            return self.thresholds
-        if isinstance(model, RoutesByLanguage) and foreign is not None:
-            values = model.thresholds_for_language(tuple(inputs), foreign)
-        else:
-            values = model.thresholds_for(tuple(inputs))
-        return {
-            label: round(float(t), 4) for label, t in zip(self.model.labels, values, strict=True)
-        }
-
-    def explain(self, plot: str) -> tuple[dict[str, list[list[Any]]], dict[str, Any]]:
-        """Per-genre word weights for one plot, and how they were made (method, words covered).
+    def explain(
+        self, plot: str, language: str | None = None
+    ) -> tuple[dict[str, list[list[Any]]], dict[str, Any]]:
+        """Per-genre word weights for one plot (in `language` when the caller states it), and how
+        they were made (method, words or characters covered).
 
         Imported lazily: explanations are the slow, optional part of the package.
         """
         from moviegenre.explain.occlusion import explain
 
-        result = explain(self.model, plot)
+        result = explain(self.model, plot, language=language)
         weights = {
             str(genre): [[str(word), round(float(weight), 4)] for word, weight in pairs]
             for genre, pairs in result.items()
@@ -136,13 +132,25 @@ class ModelService:
 
 
 _EXTENSION = "moviegenre"
+_LIMITS = "moviegenre.limits"
 
 
-def install(app: Flask, service: ModelService) -> None:
-    """Make `service` the one every request of `app` uses."""
+def install(app: Flask, service: ModelService, limits: Limits) -> None:
+    """Make `service` and `limits` the ones every request of `app` uses."""
     app.extensions[_EXTENSION] = service
+    app.extensions[_LIMITS] = limits
 
 
 def current_service() -> ModelService:
     """The model service of the app handling the current request."""
     return current_app.extensions[_EXTENSION]
+
+
+def current_limits() -> Limits:
+    """The limits of the app handling the current request."""
+    return app_limits(current_app)
+
+
+def app_limits(app: Flask) -> Limits:
+    """The limits `app` was built with."""
+    return app.extensions[_LIMITS]

@@ -6,9 +6,16 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from moviegenre.images.reader import MAX_POSTER_BYTES, PosterError, read_poster
-from moviegenre.serving.bodies import body_slot, no_poster_too_large, poster_http_error
-from moviegenre.serving.service import MAX_BODY_BYTES, ModelService, current_service
+from moviegenre.images.reader import PosterError, read_poster
+from moviegenre.movie import Movie
+from moviegenre.prediction import Prediction
+from moviegenre.serving.bodies import (
+    NON_BLANK,
+    BadPredictRequest,
+    poster_http_error,
+    read_predict_request,
+)
+from moviegenre.serving.service import current_service
 
 # Templates and static files live beside app.py, where the Flask app itself finds them.
 web = Blueprint("web", __name__)
@@ -70,11 +77,10 @@ def highlight(plot: str, pairs: list[list[Any]]) -> list[tuple[str, str | None]]
     return runs
 
 
-def _rows(svc: ModelService, result: dict[str, Any], plot: str | None) -> list[dict[str, Any]]:
-    scores = result["scores"]
-    thresholds = svc.thresholds_for(result["inputs"], plot)
+def _rows(result: Prediction) -> list[dict[str, Any]]:
+    scores, thresholds = result.scores, result.thresholds
     order = sorted(scores, key=lambda g: -scores[g])
-    chosen = set(result["genres"])
+    chosen = set(result.genres)
     return [
         {
             "genre": g,
@@ -88,58 +94,66 @@ def _rows(svc: ModelService, result: dict[str, Any], plot: str | None) -> list[d
     ]
 
 
+def _read_movie(reads_posters: bool) -> tuple[Movie | None, bool, str | None]:
+    """The posted movie (its poster decoded, dropped for a model that reads none), whether it
+    asks for an explanation, and the error the page shows instead (None when all is well)."""
+    try:
+        parsed = read_predict_request(page=True)
+    except BadPredictRequest as exc:
+        plot = request.form.get("plot", "")
+        if NON_BLANK.search(plot) or request.files.get("poster"):
+            return None, False, exc.problem
+        return (
+            None,
+            False,
+            (
+                "Type a plot summary or choose a poster first."
+                if reads_posters
+                else "Type or paste a plot summary first."
+            ),
+        )
+    movie = parsed.movies[0]
+    if movie.poster is not None and not reads_posters:
+        if movie.plot is None:
+            return None, False, "Type or paste a plot summary first."
+        movie = Movie(movie.plot)  # this model reads no poster: the plot alone is answered
+    if movie.poster is not None:
+        try:
+            movie = Movie(movie.plot, read_poster(movie.poster))
+        except PosterError as exc:
+            if exc.status == 503:  # busy: the error page, with Retry-After
+                raise poster_http_error(exc) from None
+            return None, False, f"The poster cannot be used: {exc}"
+    return movie, parsed.explain, None
+
+
 @web.route("/", methods=["GET", "POST"])
-def index() -> str:
+def index() -> tuple[str, int]:
     svc = current_service()
     plot, error, result, rows, explanation = "", None, None, [], None
     explain, explain_info = False, {}
-    poster = None
+    reads_posters = "poster" in svc.model.inputs
+    movie = None
     if request.method == "POST":
-        with body_slot():
-            plot = request.form.get("plot", "")
-            explain = request.form.get("explain") == "on"
-            upload = request.files.get("poster")
-            if upload is not None and upload.filename:
-                poster = upload.stream.read(MAX_POSTER_BYTES + 1)
-        if poster is None and (request.content_length or 0) > MAX_BODY_BYTES:
-            raise no_poster_too_large()
+        plot = request.form.get("plot", "")
+        movie, explain, error = _read_movie(reads_posters)
     elif request.args.get("example", "").isdigit():
         index = int(request.args["example"])
         if 0 <= index < len(EXAMPLES):
             plot = EXAMPLES[index][1]
-    reads_posters = "poster" in svc.model.inputs
-    if request.method == "POST" or plot:
-        picture = None
-        if poster is not None and reads_posters:
+            movie = Movie(plot)
+    if movie is not None:
+        answer = svc.answer([movie])[0]
+        result, rows = answer.to_dict(), _rows(answer)
+        if explain and movie.plot is not None:
             try:
-                picture = read_poster(poster)
-            except PosterError as exc:
-                if exc.status == 503:  # busy: the error page, with Retry-After
-                    raise poster_http_error(exc) from None
-                error = f"The poster cannot be used: {exc}"
-        if error is None and not plot.strip() and picture is None:
-            error = (
-                "Type a plot summary or choose a poster first."
-                if reads_posters
-                else "Type or paste a plot summary first."
-            )
-        if error is None:
-            has_plot = bool(plot.strip())
-            if picture is not None:
-                result = svc.predict([plot if has_plot else None], [picture])[0]
+                pairs, explain_info = svc.explain(plot)
+            except ImportError:
+                error = "Explanations are not available in this installation."
             else:
-                result = svc.predict([plot])[0]
-            rows = _rows(svc, result, plot if has_plot else None)
-            if explain and has_plot:
-                try:
-                    pairs, explain_info = svc.explain(plot)
-                except ImportError:
-                    error = "Explanations are not available in this installation."
-                else:
-                    explanation = [
-                        {"genre": g, "runs": highlight(plot, pairs.get(g, []))}
-                        for g in result["genres"]
-                    ]
+                explanation = [
+                    {"genre": g, "runs": highlight(plot, pairs.get(g, []))} for g in answer.genres
+                ]
     status = 400 if error and request.method == "POST" and not result else 200
     page = render_template(
         "index.html",

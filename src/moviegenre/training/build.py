@@ -1,7 +1,11 @@
-"""Build an untrained model from a model type name and options, loading member bundles it names."""
+"""Build an untrained model from a model type name and options, loading member bundles it names;
+the command line a bundle records."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,8 @@ def build_model(
     options.pop("finetune", None)  # the old way to ask for minilm-finetuned; the class says it now
     if cache_dir is not None and "cache_dir" in cls.run_settings:
         options.setdefault("cache_dir", str(cache_dir))
+    if "build" in cls.run_settings:  # the ensemble builds its members through this function
+        options["build"] = build_model
     if issubclass(cls, Composite) and options.get("members"):
         from moviegenre.bundle import load_bundle
 
@@ -42,3 +48,26 @@ def build_model(
             load_bundle(m) if isinstance(m, str | Path) else m for m in options["members"]
         ]
     return cls(labels, **options)
+
+
+def recorded_command(argv: Sequence[str] | None = None) -> str:
+    """The command line a bundle's card records: absolute paths inside the working directory
+    become relative, and those outside it are shown by their last part under OUTSIDE/ (a bundle
+    is shared: the build machine's folders say nothing to its readers)."""
+    here = Path.cwd()
+
+    def shown(value: str) -> str:
+        if not os.path.isabs(value):
+            return value
+        path = Path(value)
+        return (
+            path.relative_to(here).as_posix()
+            if path.is_relative_to(here)
+            else f"OUTSIDE/{path.name}"
+        )
+
+    words = []
+    for word in sys.argv[1:] if argv is None else argv:
+        key, sep, value = word.partition("=")
+        words.append(f"{key}={shown(value)}" if sep else shown(word))
+    return " ".join(["moviegenre", *words])

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from moviegenre.compute import one_thread
 from moviegenre.data.dataset import split_records
 from moviegenre.data.readers import read_data
 from moviegenre.errors import MovieGenreError
 from moviegenre.files import write_text_atomic
 from moviegenre.models import MODEL_TYPES, model_class
 from moviegenre.models.base import Composite
+from moviegenre.torch_device import one_thread
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from moviegenre.evaluation.metrics import calibration_metrics, compute_metrics
 from moviegenre.models.base import GenreModel
 from moviegenre.text.checks import InputChecker
 from moviegenre.thresholds import decide
-from moviegenre.training.build import build_model
+from moviegenre.training.build import build_model, recorded_command
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def train(
         extra = {
             "fingerprint": fingerprint(train_set),
             "training": {
-                "command": command or " ".join(["moviegenre", *sys.argv[1:]]),
+                "command": command or recorded_command(),
                 "data": Path(data).name,
                 "train_rows": len(train_set),
                 "valid_rows": len(valid_set),

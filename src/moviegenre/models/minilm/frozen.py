@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from moviegenre.compute import resolve_device
 from moviegenre.errors import MovieGenreError
 from moviegenre.evaluation.metrics import tuned_micro_f1
 from moviegenre.models.base import GenreModel
@@ -30,6 +29,7 @@ from moviegenre.models.minilm.encoder import (
     frozen_pooler,
     load_tokenizer,
 )
+from moviegenre.torch_device import resolve_device
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from moviegenre.evaluation.metrics import (
     macro_f1_min_support,
     micro_f1,
 )
+from moviegenre.movie import Movie
 from moviegenre.thresholds import decide
 
 MODES: tuple[tuple[str, ...], ...] = (("plot",), ("poster",), ("plot", "poster"))
@@ -25,15 +26,16 @@ def evaluate_by_inputs(model: Any, movies: Any) -> dict[str, dict[str, Any]]:
 
     movies: plots, posters (files) and targets of the same movies (`data.posters.JoinedMovies`).
     """
-    n = len(movies.plots)
     decisions: dict[str, np.ndarray] = {}
     rows: dict[str, dict[str, Any]] = {}
     for used in MODES:
         if not set(used) <= set(model.inputs):
             continue
-        plots = list(movies.plots) if "plot" in used else [None] * n
-        posters = list(movies.posters) if "poster" in used else None
-        probs, _ = model.predict_inputs(plots, posters)
+        batch = [
+            Movie(plot if "plot" in used else None, poster if "poster" in used else None)
+            for plot, poster in zip(movies.plots, movies.posters, strict=True)
+        ]
+        probs = model.predict_movies(batch).probs
         decided = decide(probs, model.thresholds_for(used), model.min_genres)
         key = "+".join(used)
         found = compute_metrics(movies.targets, decided, model.labels)

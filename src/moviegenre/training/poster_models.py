@@ -22,7 +22,7 @@ import numpy as np
 
 from moviegenre.calibration import DEFAULT_METHOD, Calibrator
 from moviegenre.data.dataset import target_matrix
-from moviegenre.data.posters import (
+from moviegenre.data.poster_index import (
     LABEL_SOURCES,
     JoinedMovies,
     PosterRecord,
@@ -37,9 +37,9 @@ from moviegenre.evaluation.metrics import (
 )
 from moviegenre.thresholds import (
     decide,
-    tune_thresholds,
     tune_thresholds_joint,
 )
+from moviegenre.training.build import recorded_command
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def train_poster(
 
         extra = {
             "training": {
-                "command": " ".join(["moviegenre", *sys.argv[1:]]),
+                "command": recorded_command(),
                 "data": Path(index).name,
                 "train_rows": int(train.sum()),
                 "label_sources": list(label_sources),
@@ -248,16 +248,11 @@ def train_fusion(
     *,
     cache_dir: str | Path | None = None,
 ) -> PosterTrainResult:
-    """Fuse two bundles: the poster weight is chosen on corpus valid movies that have a poster.
-
-    For each weight on WEIGHT_GRID, plot+poster thresholds are the same blend of the text model's
-    thresholds and poster thresholds tuned on those valid posters. Among the weights whose
-    macro>=10 stays within MACRO_TOLERANCE of plot alone's, the smallest whose valid micro-F1 is
-    within MICRO_NOISE of the best is kept.
+    """Fuse two bundles: the fusion learns its poster weight and thresholds itself
+    (`FusionGenreModel.fit_weight`, over WEIGHT_GRID) on corpus valid movies that have a poster.
     """
     from moviegenre.bundle import load_bundle
-    from moviegenre.evaluation.metrics import micro_f1
-    from moviegenre.models.fusion import BOTH, PLOT, POSTER, FusionGenreModel
+    from moviegenre.models.fusion import FusionGenreModel
 
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     text, poster = load_bundle(text_dir), load_bundle(poster_dir)
@@ -273,32 +268,11 @@ def train_fusion(
         raise MovieGenreError(f"{index}: no corpus valid movie has a poster to tune the fusion on")
     text_valid = model.text_proba(valid.plots)
     poster_valid = poster_probs_cached(model, valid.posters, cache_dir)
-    text_t = text.thresholds.astype(np.float64)
-    poster_t = tune_thresholds(poster_valid, valid.targets).astype(np.float64)
-    floor = macro_f1_min_support(
-        valid.targets, decide(text_valid, text.thresholds, text.min_genres), MACRO_MIN_SUPPORT
-    )
-    eligible: list[tuple[float, float]] = []
-    for w in WEIGHT_GRID:
-        model.poster_weight = w
-        thresholds = ((1 - w) * text_t + w * poster_t).astype(np.float32)
-        decided = decide(model.fuse(text_valid, poster_valid), thresholds, text.min_genres)
-        micro = micro_f1(valid.targets, decided)
-        macro = macro_f1_min_support(valid.targets, decided, MACRO_MIN_SUPPORT)
-        model.search.append({"poster_weight": w, "valid_micro_f1": round(micro, 4),
-                             "valid_macro_f1_min10": round(macro, 4)})  # fmt: skip
-        if macro >= floor - MACRO_TOLERANCE:
-            eligible.append((w, micro))
-    top = max(micro for _, micro in eligible)  # w = 0 (plot alone) is always eligible
-    best = min(w for w, micro in eligible if micro >= top - MICRO_NOISE)
-    model.poster_weight = best
-    model.thresholds = text.thresholds
-    model.min_genres = text.min_genres
-    model.threshold_sets = {
-        PLOT: text.thresholds,
-        POSTER: model.poster_proba_thresholds(),
-        BOTH: ((1 - best) * text_t + best * poster_t).astype(np.float32),
-    }
+    model.fit_weight(
+        text_valid, poster_valid, valid.targets, WEIGHT_GRID,
+        min_support=MACRO_MIN_SUPPORT, macro_tolerance=MACRO_TOLERANCE, micro_noise=MICRO_NOISE,
+    )  # fmt: skip
+    best = model.poster_weight
     seconds = time.perf_counter() - started
     test = corpus_with_posters(data, index, labels, "test")
     metrics = poster_rows(model, test, cache_dir) if test.plots else {}
@@ -312,7 +286,7 @@ def train_fusion(
             "training": {
                 **(meta.get("training") or {}),
                 "fusion": {
-                    "command": " ".join(["moviegenre", *sys.argv[1:]]),
+                    "command": recorded_command(),
                     "valid_movies_with_poster": len(valid.plots),
                     "poster_weight": best,
                     "seconds": round(seconds, 1),
@@ -328,7 +302,8 @@ def train_fusion(
 
 def poster_rows(model: Any, movies: JoinedMovies, cache_dir: Path) -> dict[str, dict[str, Any]]:
     """Plot-only, poster-only and plot+poster metrics of a fusion model on the same movies."""
-    from moviegenre.models.fusion import BOTH, PLOT, POSTER
+    from moviegenre.models.fusion import BOTH
+    from moviegenre.movie import PLOT, POSTER
 
     text_probs = model.text_proba(movies.plots)
     poster_probs = poster_probs_cached(model, movies.posters, cache_dir)
