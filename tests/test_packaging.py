@@ -111,7 +111,7 @@ def test_a_missing_extra_is_a_one_line_error_with_the_install_hint(tmp_path, mon
     assert not (tmp_path / "movies.parquet").exists()
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     from moviegenre.errors import MovieGenreError
-    from moviegenre.evaluation.report import _pyplot
+    from moviegenre.evaluation.report import load_pyplot
 
     with pytest.raises(MovieGenreError, match=r"moviegenre\[report\]"):
-        _pyplot()
+        load_pyplot()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from moviegenre.errors import MovieGenreError
-from moviegenre.runtime import make_session
+from moviegenre.onnx_sessions import make_session
 
 HERE = Path(__file__).resolve().parent
 ONNX_FILE = HERE / "minilm-l6-int8.onnx"

@@ -53,7 +53,8 @@ def _png(figure: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _pyplot() -> Any:
+def load_pyplot() -> Any:
+    """pyplot on the file-only backend, or a one-line install hint (the report extra)."""
     matplotlib = optional_import("matplotlib", "report", "the HTML report")
     matplotlib.use("Agg")  # no display: the report is rendered to files, also on servers
     import matplotlib.pyplot as plt
@@ -63,7 +64,7 @@ def _pyplot() -> Any:
 
 def f1_bar_chart(per_genre: dict[str, dict[str, Any]]) -> Any:
     """Horizontal bars of each genre's F1 (best on top), precision and recall ticks, support."""
-    plt = _pyplot()
+    plt = load_pyplot()
     rows = sorted(per_genre.items(), key=lambda item: item[1]["f1"])
     names = [name for name, _ in rows]
     figure, axis = plt.subplots(figsize=(8.5, 0.34 * len(rows) + 1.2))
@@ -97,7 +98,7 @@ def f1_bar_chart(per_genre: dict[str, dict[str, Any]]) -> Any:
 
 def pr_curve_grid(curves: dict[str, dict[str, Any]], columns: int = 4) -> Any:
     """Small multiples: each genre's precision-recall curve, its tuned threshold marked."""
-    plt = _pyplot()
+    plt = load_pyplot()
     names = sorted(curves, key=lambda n: -curves[n]["support"])
     rows = max(1, math.ceil(len(names) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.35 * rows),
@@ -144,7 +145,7 @@ def pr_curve_grid(curves: dict[str, dict[str, Any]], columns: int = 4) -> Any:
 def reliability_diagram(reliability: dict[str, list[dict[str, Any]]]) -> Any:
     """Observed positive rate against mean probability per bin, one line per set of scores
     ("uncalibrated", "calibrated"), the diagonal for perfect calibration, and bin sizes below."""
-    plt = _pyplot()
+    plt = load_pyplot()
     figure, (axis, counts) = plt.subplots(
         2, 1, figsize=(6.2, 6.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )

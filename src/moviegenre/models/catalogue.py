@@ -117,9 +117,10 @@ class CatalogueGenreModel(GenreModel):
 
     # ----- features ---------------------------------------------------------------------------
     def _load_prior(self, directory: Path, config: dict[str, Any], labels: list[str]) -> None:
-        from moviegenre.models import model_class  # the registry: types never import each other
+        # the n-gram model (NumPy at prediction) sits below this type in the layers contract
+        from moviegenre.models.ngram import NgramGenreModel
 
-        self.prior_model = model_class("ngram").load_files(directory, config, labels)
+        self.prior_model = NgramGenreModel.load_files(directory, config, labels)
         self.prior_config = {"config": config, "labels": labels}
         self.prior_source = directory
 
