@@ -140,8 +140,8 @@ def _shown(html: str, element_id: str) -> bool:
     return "hidden" not in found[0]
 
 
-def test_gibberish_says_why_no_genre_and_shows_the_prior(client):
-    response = client.post("/", data={"plot": "asdkjh qwpoeiru zxmcnv bvlkqw"})
+def test_gibberish_says_why_no_genre_and_shows_the_prior(tfidf_client):
+    response = tfidf_client.post("/", data={"plot": "asdkjh qwpoeiru zxmcnv bvlkqw"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert not _shown(html, "none")  # "no genre is above its threshold" would contradict bars
@@ -150,13 +150,13 @@ def test_gibberish_says_why_no_genre_and_shows_the_prior(client):
     assert "prior" in bars["class"].split()
     warnings = re.findall(r'<li class="warning" data-code="[a-z_]+">(.)', html)
     assert warnings and all(first.isupper() for first in warnings)
-    readable = client.post("/", data={"plot": "A ghost haunts a family in an old house."})
+    readable = tfidf_client.post("/", data={"plot": "A ghost haunts a family in an old house."})
     html = readable.get_data(as_text=True)
     assert not _shown(html, "withheld") and not _shown(html, "threshold-note")
 
 
-def test_footer_and_tagline_speak_to_users(client):
-    html = client.get("/").get_data(as_text=True)
+def test_footer_and_tagline_speak_to_users(tfidf_client):
+    html = tfidf_client.get("/").get_data(as_text=True)
     footer = html[html.index("<footer") :]
     assert "Reads plot summaries" in footer and "Model:" not in footer
     assert "genres from a plot summary" in html

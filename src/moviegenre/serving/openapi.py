@@ -372,7 +372,9 @@ def openapi_spec(
             ),
             "415": _error("Content-Type is neither application/json nor multipart/form-data."),
             "503": _error(
-                f"{limits.max_large_bodies} large bodies are already being read; retry shortly."
+                f"{limits.max_large_bodies} large bodies are already being read, or a large "
+                "poster waited too long for its turn to be decoded; retry after the seconds "
+                "in the Retry-After header."
             ),
             **_common_errors(),
         },
