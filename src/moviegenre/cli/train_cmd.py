@@ -92,10 +92,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cache-dir", metavar="DIR",
         help="keep frozen MiniLM embeddings here between runs (minilm and the distillation "
         "teacher; default: none kept); for poster and fusion, the image network and poster "
-        "features (default: ~/.cache/moviegenre/posters)",
+        "features (default: ~/.cache/moviegenre/posters); for multilingual, the encoder's "
+        "vectors",
     )  # fmt: skip
     posters = parser.add_argument_group(
-        "posters (poster: --data is a poster index; fusion: --data is the corpus)"
+        "posters (poster: --data is a poster index; fusion and multilingual: --data is the corpus)"
     )
     posters.add_argument(
         "--posters", metavar="INDEX",
@@ -132,7 +133,7 @@ def model_options(args: argparse.Namespace) -> dict:
     """Options for the chosen model type: only the flags given and its constructor accepts."""
     import inspect
 
-    from moviegenre.models import model_class
+    from moviegenre.models import GenreModel, model_class
 
     given = {
         name: getattr(args, name, None)
@@ -140,11 +141,15 @@ def model_options(args: argparse.Namespace) -> dict:
                      "resume", "embeddings")
     }  # fmt: skip
     options = {k: v for k, v in given.items() if v is not None}
+    chosen = {}
     for item in getattr(args, "model_option", None) or []:
         key, value = parse_key_value(item, "--model-option")
-        options[key.replace("-", "_")] = value
+        chosen[key.replace("-", "_")] = value
+    options.update(chosen)
     if not options:
         return {}
+    if not issubclass(model_class(args.model_type, options), GenreModel):
+        return chosen  # an assembled model (poster, fusion...): train() checks its own options
     accepted = {
         "finetune",  # minilm: selects minilm-finetuned (see model_class)
         *inspect.signature(model_class(args.model_type, options).__init__).parameters,
@@ -156,49 +161,11 @@ def model_options(args: argparse.Namespace) -> dict:
     return {k: v for k, v in options.items() if k in accepted}
 
 
-def run_posters(args: argparse.Namespace) -> int:
-    """poster: fit on a poster index; fusion: join a text bundle and a poster bundle."""
-    from moviegenre.errors import MovieGenreError
-    from moviegenre.training import poster_models
-
-    options = dict(parse_key_value(item, "--model-option") for item in args.model_option or [])
-    if args.model_type == "poster":
-        known = {"C", "label_sources", "threshold_source", "quantise", "network"}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise MovieGenreError(f"poster model options are {', '.join(sorted(known))}; "
-                                  f"not {', '.join(unknown)}")  # fmt: skip
-        if "label_sources" in options:
-            options["label_sources"] = tuple(options["label_sources"])
-        min_genres = 0 if args.allow_no_genre else 1
-        result = poster_models.train_poster(
-            args.data, args.out, cache_dir=args.cache_dir, min_genres=min_genres,
-            calibration=None if args.calibration == "none" else args.calibration, **options,
-        )  # fmt: skip
-    else:
-        if not args.posters or set(options) != {"text", "poster"}:
-            raise MovieGenreError(
-                "fusion needs --posters INDEX and --model-option text=DIR --model-option poster=DIR"
-            )
-        result = poster_models.train_fusion(
-            args.data, args.posters, options["text"], options["poster"], args.out,
-            cache_dir=args.cache_dir,
-        )  # fmt: skip
-    summary = {name: {k: v for k, v in m.items() if k not in ("per_genre", "per_genre_ece")}
-               for name, m in result.metrics.items()}  # fmt: skip
-    print(json.dumps({"bundle": str(result.path), "seconds": round(result.seconds, 1),
-                      "metrics": summary}, indent=2))  # fmt: skip
-    print(f"wrote {result.path} in {result.seconds:.0f} s", file=sys.stderr)
-    return 0
-
-
 def run(args: argparse.Namespace) -> int:
     from moviegenre.training.build import default_model_type
 
     if args.model_type is None:
         args.model_type = default_model_type(args.labels)
-    if args.model_type in ("poster", "fusion"):
-        return run_posters(args)
     from moviegenre.training.train import headline, train
 
     options = reader_options(args)
@@ -215,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         distill=distill_settings(args),
         cache_dir=args.cache_dir,
         labels=labels,
+        posters=args.posters,
     )
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, rank 0 reports (and wrote the bundle)

@@ -6,9 +6,10 @@ import importlib
 from typing import Any
 
 from moviegenre.errors import MovieGenreError
-from moviegenre.models.base import GenreModel, Predictor
+from moviegenre.models.base import Assembled, GenreModel, Predictor, Stored
 
-# Trainable model type -> "module:Class". Imported lazily: `tfidf` must not pull in PyTorch.
+# Model type -> "module:Class": a `GenreModel` (trained on plots) or an `Assembled` model (poster,
+# fusion, multilingual). Imported lazily: `tfidf` must not pull in PyTorch.
 # (The ONNX runner is not a model type: it only predicts, and the bundle picks it by itself.)
 MODEL_TYPES: dict[str, str] = {
     "lstm": "moviegenre.models.lstm:LSTMGenreModel",
@@ -25,7 +26,7 @@ MODEL_TYPES: dict[str, str] = {
 }
 
 
-def model_class(model_type: str, options: dict[str, Any] | None = None) -> type[GenreModel]:
+def model_class(model_type: str, options: dict[str, Any] | None = None) -> type[Stored]:
     """The class for a model type name, e.g. "lstm".
 
     `minilm` with the option finetune=true (how fine-tuning was asked for before it became a type
@@ -47,4 +48,4 @@ def model_class(model_type: str, options: dict[str, Any] | None = None) -> type[
     return getattr(module, class_name)
 
 
-__all__ = ["GenreModel", "MODEL_TYPES", "Predictor", "model_class"]
+__all__ = ["Assembled", "GenreModel", "MODEL_TYPES", "Predictor", "Stored", "model_class"]

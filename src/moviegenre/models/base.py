@@ -1,8 +1,10 @@
-"""The two roles a model plays: a Predictor answers; a GenreModel (trainable) also fits and saves.
+"""The roles a model plays: a Predictor answers; a stored model is also written into a bundle,
+either a GenreModel (learns from plots: `fit`) or an Assembled model (built around parts trained
+elsewhere: the poster, fusion and multilingual models).
 
 Serving, evaluation, explanations, batch prediction and the ensemble only need a `Predictor`.
-Training needs a `GenreModel`. What a model can do beyond that is declared by the capability
-classes below (a model inherits them), never probed with hasattr.
+Training needs a `GenreModel` or an `Assembled` model. What a model can do beyond that is declared
+by the capability classes below (a model inherits them), never probed with hasattr.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from moviegenre.calibration import DEFAULT_METHOD, Calibrator
 from moviegenre.movie import PLOT, Inputs, Movie, Scored, movies_from, plots_only
 from moviegenre.text.checks import InputChecker
-from moviegenre.thresholds import decide, tune_thresholds
+from moviegenre.thresholds import decide, tune_thresholds, tune_thresholds_joint
 
 
 class Predictor(ABC):
@@ -101,35 +103,24 @@ class Predictor(ABC):
         return str(self.metadata.get("model_type", type(self).__name__))
 
 
-class GenreModel(Predictor):
-    """A trainable model type: a Predictor that also learns (`fit`) and stores itself.
+class Stored(Predictor):
+    """What the bundle writes and reads back: a model type with hyper-parameters and files.
 
     Hyper-parameters are the constructor's keyword arguments, kept as attributes of the same name
     (scikit-learn's convention); `get_params` returns them and the bundle writes them into the
-    config, so `from_params` can rebuild the untrained model generically. Learned state is set by
-    `fit` (or `load_files`) only and is written by `save_files`. Run settings (`run_settings`:
-    device, checkpoints, progress bars...) describe one run, not the model, and are not saved.
+    config, so `from_params` can rebuild the untrained model generically. Learned state is
+    written by `save_files` and read by `load_files`. Run settings (`run_settings`: device,
+    checkpoints, progress bars...) describe one run, not the model, and are not saved. The two
+    stored roles are `GenreModel` (learns from plots: `fit`) and `Assembled` (built around parts
+    trained elsewhere, learning its own state from their outputs).
     """
 
     model_type: ClassVar[str]
-    # whether `fit` learns from probabilities in [0, 1] as targets (distillation), not only 0/1
-    accepts_soft_targets: ClassVar[bool] = False
     run_settings: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def kind(self) -> str:
         return self.model_type
-
-    @abstractmethod
-    def fit(
-        self,
-        plots: Sequence[str],
-        targets: np.ndarray,
-        valid_plots: Sequence[str] | None = None,
-        valid_targets: np.ndarray | None = None,
-    ) -> GenreModel:
-        """Learn from plots and an (n, labels) 0/1 target matrix (probabilities in [0, 1] where
-        `accepts_soft_targets`); valid data (always 0/1) stops training."""
 
     @classmethod
     def param_names(cls) -> list[str]:
@@ -142,6 +133,80 @@ class GenreModel(Predictor):
             and name not in cls.run_settings
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         ]
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyper-parameters this model was built with (JSON-ready: what the bundle saves)."""
+        params = {}
+        for name in self.param_names():
+            value = getattr(self, name)
+            params[name] = list(value) if isinstance(value, tuple) else value
+        return params
+
+    @classmethod
+    def from_params(cls, labels: Sequence[str], config: dict[str, Any]) -> Self:
+        """An untrained model with the hyper-parameters found in a saved config."""
+        names = cls.param_names()
+        return cls(labels, **{k: v for k, v in config.items() if k in names})
+
+    def tune_decisions(
+        self,
+        raw: np.ndarray,
+        targets: np.ndarray,
+        threshold_metric: str = "f1",
+        calibration: str | None = DEFAULT_METHOD,
+    ) -> None:
+        """Tune per-genre thresholds and fit the calibrator on the model's own (raw) scores of
+        validation data.
+
+        The thresholds are tuned on the raw scores and then mapped through the (strictly
+        increasing) calibrator, so calibration leaves every per-genre decision as it was; a
+        threshold above 1 (the genre never fires alone: "joint" tuning can choose it) stays
+        above 1. threshold_metric: "f1" or "mcc" per genre, or "joint" (micro-F1 + macro-F1
+        of the decisions, `thresholds.tune_thresholds_joint`, under `min_genres`).
+        calibration: a method of `moviegenre.calibration.METHODS`, or None for raw scores.
+        """
+        self.calibrator = None
+        if threshold_metric == "joint":
+            thresholds = tune_thresholds_joint(raw, targets, self.min_genres)
+        else:
+            thresholds = tune_thresholds(raw, targets, threshold_metric)
+        if calibration is not None:
+            self.calibrator = Calibrator.fit(raw, targets, calibration)
+            mapped = self.calibrator.map_thresholds(thresholds).astype(np.float64)
+            thresholds = np.where(thresholds > 1.0, thresholds, mapped)
+        self.thresholds = thresholds.astype(np.float32)  # float32: exactly what the bundle stores
+
+    @abstractmethod
+    def save_files(self, directory: Path) -> dict[str, Any]:
+        """Write the learned state (safetensors, JSON, ONNX) into `directory`; return what the
+        config must say about it (file names, sizes). The bundle adds `get_params()`."""
+
+    @classmethod
+    @abstractmethod
+    def load_files(cls, directory: Path, config: dict[str, Any], labels: list[str]) -> Self:
+        """Rebuild a model from its config (`from_params`) and the files `save_files` wrote."""
+
+
+class GenreModel(Stored):
+    """A trainable model type: a stored Predictor that learns from plots (`fit`).
+
+    Learned state is set by `fit` (or `load_files`) only, and the thresholds and calibrator by
+    `fit_decisions` on validation plots (`train` calls both).
+    """
+
+    # whether `fit` learns from probabilities in [0, 1] as targets (distillation), not only 0/1
+    accepts_soft_targets: ClassVar[bool] = False
+
+    @abstractmethod
+    def fit(
+        self,
+        plots: Sequence[str],
+        targets: np.ndarray,
+        valid_plots: Sequence[str] | None = None,
+        valid_targets: np.ndarray | None = None,
+    ) -> GenreModel:
+        """Learn from plots and an (n, labels) 0/1 target matrix (probabilities in [0, 1] where
+        `accepts_soft_targets`); valid data (always 0/1) stops training."""
 
     def _checked_targets(self, plots: Sequence[str], targets: np.ndarray) -> np.ndarray:
         """`targets` as float32 after checking they fit `plots` and the labels (for `fit`)."""
@@ -158,20 +223,6 @@ class GenreModel(Predictor):
             raise MovieGenreError("a genre model needs at least two genres in the training data")
         return targets
 
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters this model was built with (JSON-ready: what the bundle saves)."""
-        params = {}
-        for name in self.param_names():
-            value = getattr(self, name)
-            params[name] = list(value) if isinstance(value, tuple) else value
-        return params
-
-    @classmethod
-    def from_params(cls, labels: Sequence[str], config: dict[str, Any]) -> GenreModel:
-        """An untrained model with the hyper-parameters found in a saved config."""
-        names = cls.param_names()
-        return cls(labels, **{k: v for k, v in config.items() if k in names})
-
     def fit_decisions(
         self,
         valid_plots: Sequence[str],
@@ -179,30 +230,23 @@ class GenreModel(Predictor):
         threshold_metric: str = "f1",
         calibration: str | None = DEFAULT_METHOD,
     ) -> np.ndarray:
-        """Tune per-genre thresholds and fit the calibrator on validation data; return raw scores.
-
-        The thresholds are tuned on the raw scores and then mapped through the (strictly
-        increasing) calibrator, so calibration leaves every per-genre decision as it was.
-        calibration: a method of `moviegenre.calibration.METHODS`, or None for raw scores.
-        """
+        """Tune per-genre thresholds and fit the calibrator on validation plots
+        (`tune_decisions`); return the raw scores."""
         raw = self.predict_raw(valid_plots)
-        self.calibrator = None
-        thresholds = tune_thresholds(raw, valid_targets, threshold_metric)
-        if calibration is not None:
-            self.calibrator = Calibrator.fit(raw, valid_targets, calibration)
-            thresholds = self.calibrator.map_thresholds(thresholds)
-        self.thresholds = thresholds.astype(np.float32)  # float32: exactly what the bundle stores
+        self.tune_decisions(raw, valid_targets, threshold_metric, calibration)
         return raw
 
-    @abstractmethod
-    def save_files(self, directory: Path) -> dict[str, Any]:
-        """Write the learned state (safetensors, JSON, ONNX) into `directory`; return what the
-        config must say about it (file names, sizes). The bundle adds `get_params()`."""
 
-    @classmethod
-    @abstractmethod
-    def load_files(cls, directory: Path, config: dict[str, Any], labels: list[str]) -> GenreModel:
-        """Rebuild a model from its config (`from_params`) and the files `save_files` wrote."""
+class Assembled(Stored):
+    """A stored model built around parts trained elsewhere, with no `fit` on plots: the `poster`
+    model (a frozen image network and a head fitted on its features), the `fusion` and the
+    `multilingual` model (member bundles, `Composite`).
+
+    Its learned state is set only by its own method, from its parts' outputs on validation (or
+    training) data, named for what it learns (`PosterGenreModel.fit_features`,
+    `FusionGenreModel.assemble`, `MultilingualGenreModel.assemble`), or by `load_files`.
+    `training/` builds it from the data it needs (`train` dispatches on the model type).
+    """
 
 
 # ---------------------------------------------------------------------------------------------

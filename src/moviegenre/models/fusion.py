@@ -10,7 +10,7 @@ import numpy as np
 
 from moviegenre.calibration import Calibrator
 from moviegenre.errors import MovieGenreError
-from moviegenre.models.base import Composite, GenreModel, Predictor
+from moviegenre.models.base import Assembled, Composite, Predictor
 from moviegenre.movie import PLOT, POSTER, Inputs, Movie, Scored
 from moviegenre.thresholds import stored_thresholds
 
@@ -29,13 +29,14 @@ def threshold_set_key(inputs: Sequence[str]) -> str:
     raise MovieGenreError(f"unknown inputs {sorted(used)}; expected plot and/or poster")
 
 
-class FusionGenreModel(GenreModel, Composite):
+class FusionGenreModel(Assembled, Composite):
     """Late fusion: (1 - w) x text probabilities + w x poster probabilities, per genre.
 
     A row with only a plot is answered by the text model alone, with its own thresholds (so
     plot-only answers are exactly the text model's); a row with only a poster by the poster
     model with its thresholds; a row with both by the weighted mean, with thresholds of its own.
-    Built by `training/poster_models.py:train_fusion` from two existing bundles. The bundle
+    Built by `training/poster_models.py:train_fusion` from two existing bundles (it learns its
+    poster weight and thresholds itself: `assemble`). The bundle
     stores the members as bundles of their own (`Composite`): members/0 the text model, members/1
     the poster model.
     """
@@ -50,7 +51,7 @@ class FusionGenreModel(GenreModel, Composite):
         super().__init__(labels)
         self.members: list[Predictor] = []
         self._columns: dict[str, np.ndarray] = {}
-        self.poster_weight = 0.0  # learned by train_fusion
+        self.poster_weight = 0.0  # learned by `assemble`
         self.threshold_sets: dict[str, np.ndarray] = {}
         self.search: list[dict[str, Any]] = []  # the weight search, kept for the model card
         for number, member in enumerate(members):
@@ -85,14 +86,6 @@ class FusionGenreModel(GenreModel, Composite):
         if self.text is None or self.poster is None:
             raise MovieGenreError("this fusion model has no text or no poster model")
         return self.text, self.poster
-
-    # ----- GenreModel ----------------------------------------------------------------------------
-    def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> GenreModel:
-        raise MovieGenreError(
-            "a fusion model is built from a text bundle and a poster bundle: moviegenre train "
-            "--model-type fusion --data CORPUS --posters POSTER_INDEX --model-option text=DIR "
-            "--model-option poster=DIR"
-        )
 
     def text_proba(self, plots: Sequence[str]) -> np.ndarray:
         text, _ = self._members()
@@ -141,7 +134,7 @@ class FusionGenreModel(GenreModel, Composite):
         """Plots alone: the text model's probabilities (calibrated by the text model itself)."""
         return self.text_proba(plots)
 
-    def fit_weight(
+    def assemble(
         self,
         text_valid: np.ndarray,
         poster_valid: np.ndarray,
@@ -152,7 +145,7 @@ class FusionGenreModel(GenreModel, Composite):
         micro_noise: float = 0.002,
     ) -> FusionGenreModel:
         """Learn the poster weight and the threshold sets from the members' valid probabilities
-        (movies with both a plot and a poster), the fusion's own `fit`.
+        (movies with both a plot and a poster): the fusion's own `fit`.
 
         For each weight on `grid`, plot+poster thresholds are the same blend of the text model's
         thresholds and poster thresholds tuned on those posters. Among the weights whose

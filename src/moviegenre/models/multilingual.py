@@ -16,12 +16,12 @@ import numpy as np
 
 from moviegenre.calibration import Calibrator
 from moviegenre.errors import MovieGenreError
-from moviegenre.models.base import Composite, GenreModel, Predictor, RoutesByLanguage
+from moviegenre.models.base import Assembled, Composite, Predictor, RoutesByLanguage
 from moviegenre.movie import PLOT, POSTER, Inputs, Movie, Scored, movies_from
 from moviegenre.text.checks import InputChecker
 
 
-class MultilingualGenreModel(GenreModel, Composite, RoutesByLanguage):
+class MultilingualGenreModel(Assembled, Composite, RoutesByLanguage):
     """Routes each plot by language: English (or unsure) to the English member, any other
     language to the multilingual head, whose thresholds and calibration are its own.
 
@@ -153,12 +153,16 @@ class MultilingualGenreModel(GenreModel, Composite, RoutesByLanguage):
     def max_words(self) -> int | None:
         return self.english.max_words
 
-    # ----- GenreModel ----------------------------------------------------------------------------
-    def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> GenreModel:
-        raise MovieGenreError(
-            "a multilingual model is built from an English bundle and a use bundle: "
-            "scripts/build_multilingual.sh"
-        )
+    # ----- assembled ----------------------------------------------------------------------------
+    def assemble(self) -> MultilingualGenreModel:
+        """Its own decisions from its members: English answers are the English member's, so its
+        plot thresholds, at-least-N rule and training words are the composite's (the head's
+        thresholds and calibration stay the head's, for the plots routed to it)."""
+        english = self.english
+        self.thresholds = self.thresholds_for((PLOT,)).astype(np.float32)
+        self.min_genres = english.min_genres
+        self.input_checker = english.input_checker
+        return self
 
     def get_params(self) -> dict[str, Any]:
         return {}

@@ -11,7 +11,7 @@ import numpy as np
 
 from moviegenre.errors import MovieGenreError
 from moviegenre.images.features import FEATURES, PosterEncoder
-from moviegenre.models.base import GenreModel
+from moviegenre.models.base import Assembled
 from moviegenre.movie import POSTER, Movie, Scored
 from moviegenre.tensors import read_tensors, write_tensors
 
@@ -29,12 +29,14 @@ def as_pictures(posters: Sequence[Any]) -> list[np.ndarray]:
     return [p if isinstance(p, np.ndarray) else read_poster(p) for p in posters]
 
 
-class PosterGenreModel(GenreModel):
+class PosterGenreModel(Assembled):
     """Genres from a poster: frozen EfficientNet-Lite0 features (ONNX Runtime) and a linear head.
 
     Trained from a poster index (`moviegenre train --model-type poster`, see
     `training/poster_models.py`): features are standardised, then each genre gets its own
     L2-regularised logistic regression, fitted on the posters whose label source knows that genre.
+    An `Assembled` model, not a `GenreModel`: it learns from image features (`fit_features`),
+    never from plots, and its image network is trained elsewhere.
     """
 
     model_type = "poster"
@@ -53,12 +55,6 @@ class PosterGenreModel(GenreModel):
         self.intercept: np.ndarray | None = None  # (labels,)
 
     # ----- training ------------------------------------------------------------------------------
-    def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> GenreModel:
-        raise MovieGenreError(
-            "a poster model learns from poster images: moviegenre train --model-type poster "
-            "--data POSTER_INDEX.csv"
-        )
-
     def fit_features(
         self, features: np.ndarray, targets: np.ndarray, known: np.ndarray | None = None
     ) -> PosterGenreModel:

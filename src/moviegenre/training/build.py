@@ -36,6 +36,13 @@ def build_model(
     """
     options = dict(options or {})
     cls = model_class(model_type, options)
+    if not issubclass(cls, GenreModel):
+        from moviegenre.errors import MovieGenreError
+
+        raise MovieGenreError(
+            f"a {model_type} model is not trained on plots: it is assembled from its parts "
+            f"(moviegenre train --model-type {model_type}, see docs/architecture.md)"
+        )
     options.pop("finetune", None)  # the old way to ask for minilm-finetuned; the class says it now
     if cache_dir is not None and "cache_dir" in cls.run_settings:
         options.setdefault("cache_dir", str(cache_dir))

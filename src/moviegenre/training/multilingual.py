@@ -6,12 +6,14 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from moviegenre.errors import MovieGenreError
+from moviegenre.training.scoring import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,13 @@ def build_multilingual(
     out: str | Path,
     cache_dir: str | Path | None = None,
     teacher_share: float = TEACHER_SHARE,
-) -> Path:
+) -> TrainResult:
     """Train the head on the corpus's train split (targets: cross-fitted teacher probabilities
     mixed with the labels), tune its thresholds and calibrator on valid, and save the composite
-    of the English bundle (copied as it is) and the head into `out`."""
+    of the English bundle (copied as it is) and the head into `out`.
+
+    The result's metrics are the English model's (English plots get exactly its answers; the
+    other languages' figures are in docs/languages.md)."""
     from moviegenre.bundle.bundle import load_bundle, save_bundle
     from moviegenre.models.multilingual import MultilingualGenreModel
     from moviegenre.models.use import UseGenreModel
@@ -67,6 +72,7 @@ def build_multilingual(
     def targets(split: str) -> np.ndarray:
         return np.asarray([[g in r["genres"] for g in labels] for r in parts[split]], np.float32)
 
+    started = time.perf_counter()
     teacher = crossfit_teacher(plots("train"), targets("train"), folds=5)
     soft = teacher_share * teacher + (1 - teacher_share) * targets("train")
     cache = None if cache_dir is None else str(cache_dir)
@@ -75,10 +81,8 @@ def build_multilingual(
     head.fit_decisions(plots("valid"), targets("valid"))
     head.cache_dir = None  # a run setting: the shipped head encodes what it is given
     with scratch:
-        model = MultilingualGenreModel(labels, [english_model, head])
-        model.thresholds = model.thresholds_for(("plot",)).astype(np.float32)
-        model.min_genres = english_model.min_genres
-        model.input_checker = english_model.input_checker
+        model = MultilingualGenreModel(labels, [english_model, head]).assemble()
+        seconds = time.perf_counter() - started
         english_manifest = english_model.metadata
         training = {
             "command": "bash scripts/build_multilingual.sh",
@@ -94,4 +98,6 @@ def build_multilingual(
             "metrics": english_manifest.get("metrics"),
             "fingerprint": english_manifest.get("fingerprint"),
         }
-        return save_bundle(model, out, extra=extra)
+        path = save_bundle(model, out, extra=extra)
+    metrics = dict(english_manifest.get("metrics") or {})
+    return TrainResult(model, metrics, seconds, path)

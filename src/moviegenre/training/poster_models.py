@@ -14,13 +14,12 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from moviegenre.calibration import DEFAULT_METHOD, Calibrator
+from moviegenre.calibration import DEFAULT_METHOD
 from moviegenre.data.dataset import target_matrix
 from moviegenre.data.poster_index import (
     LABEL_SOURCES,
@@ -30,16 +29,10 @@ from moviegenre.data.poster_index import (
     read_poster_index,
 )
 from moviegenre.errors import MovieGenreError
-from moviegenre.evaluation.metrics import (
-    calibration_metrics,
-    compute_metrics,
-    macro_f1_min_support,
-)
-from moviegenre.thresholds import (
-    decide,
-    tune_thresholds_joint,
-)
+from moviegenre.evaluation.metrics import compute_metrics, macro_f1_min_support
+from moviegenre.thresholds import decide
 from moviegenre.training.build import recorded_command
+from moviegenre.training.scoring import TrainResult, evaluate_scores, headline
 
 log = logging.getLogger(__name__)
 
@@ -110,25 +103,6 @@ def known_matrix(
     return np.asarray([[g in seen[r.label_source] for g in labels] for r in records], dtype=bool)
 
 
-def map_poster_thresholds(calibrator: Calibrator, thresholds: np.ndarray) -> np.ndarray:
-    """`calibrator.map_thresholds`, except that a threshold above 1 (the genre never fires
-    alone) stays above 1: mapped, it would land just under 1 and could fire again."""
-    mapped = calibrator.map_thresholds(thresholds).astype(np.float64)
-    return np.where(thresholds > 1.0, thresholds, mapped).astype(np.float32)
-
-
-@dataclass
-class PosterTrainResult:
-    model: Any
-    metrics: dict[str, dict[str, Any]]
-    seconds: float
-    path: Path | None
-
-
-def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in metrics.items() if k != "per_genre"}
-
-
 def train_poster(
     index: str | Path,
     out: str | Path | None,
@@ -142,7 +116,7 @@ def train_poster(
     min_genres: int = 1,
     calibration: str | None = DEFAULT_METHOD,
     progress: bool = True,
-) -> PosterTrainResult:
+) -> TrainResult:
     """Fit the poster model on the index's train posters and write a bundle to `out`.
 
     calibration: the method fitted per genre on the threshold source's valid posters (None: the
@@ -176,16 +150,10 @@ def train_poster(
     tuning = np.asarray(
         [r.split == "valid" and r.label_source == threshold_source for r in records]
     )
-    # micro-F1 + macro-F1 of the decisions: per-genre F1 tuning makes weak genres fire too often
-    thresholds = tune_thresholds_joint(raw[tuning], targets[tuning], min_genres)
-    if calibration is not None:
-        # as for text models: fitted on the posters the thresholds are tuned on, thresholds mapped
-        # through it so every per-genre decision stays; a genre that source cannot name (all 0
-        # there) keeps its scores
-        model.calibrator = Calibrator.fit(raw[tuning], targets[tuning], calibration)
-        thresholds = map_poster_thresholds(model.calibrator, thresholds)
-    model.thresholds = thresholds.astype(np.float32)  # float32: exactly what the bundle stores
-    probs = raw if model.calibrator is None else model.calibrator.transform(raw)
+    # micro-F1 + macro-F1 of the decisions: per-genre F1 tuning makes weak genres fire too often;
+    # the calibrator is fitted on the posters the thresholds are tuned on (a genre that source
+    # cannot name, all 0 there, keeps its scores)
+    model.tune_decisions(raw[tuning], targets[tuning], "joint", calibration)
     metrics: dict[str, dict[str, Any]] = {}
     for split in ("valid", "test"):
         for source in LABEL_SOURCES:
@@ -193,16 +161,9 @@ def train_poster(
             if rows.any():
                 # genres a source cannot name are not scored on its posters
                 columns = [j for j, g in enumerate(labels) if g in seen[source]]
-                names = [labels[j] for j in columns]
-                decided = decide(probs[rows], model.thresholds, min_genres)
-                found = compute_metrics(targets[rows][:, columns], decided[:, columns], names)
-                found.update(calibration_metrics(targets[rows][:, columns],
-                                                 probs[rows][:, columns], names))  # fmt: skip
-                if model.calibrator is not None:
-                    found["ece_uncalibrated"] = calibration_metrics(
-                        targets[rows][:, columns], raw[rows][:, columns], names
-                    )["ece"]
-                metrics[f"{split}_{source}"] = found
+                metrics[f"{split}_{source}"] = evaluate_scores(
+                    model, raw[rows], targets[rows], columns
+                )
     path = None
     if out is not None:
         from moviegenre.bundle import save_bundle
@@ -220,10 +181,10 @@ def train_poster(
                 "network": network.name,
                 "seconds": round(seconds, 1),
             },
-            "metrics": {name: _headline(m) for name, m in metrics.items()},
+            "metrics": {name: headline(m) for name, m in metrics.items()},
         }
         path = save_bundle(model, out, extra=extra)
-    return PosterTrainResult(model, metrics, seconds, path)
+    return TrainResult(model, metrics, seconds, path)
 
 
 def poster_probs_cached(fusion: Any, paths: list[Path], cache_dir: Path) -> np.ndarray:
@@ -247,9 +208,9 @@ def train_fusion(
     out: str | Path | None,
     *,
     cache_dir: str | Path | None = None,
-) -> PosterTrainResult:
+) -> TrainResult:
     """Fuse two bundles: the fusion learns its poster weight and thresholds itself
-    (`FusionGenreModel.fit_weight`, over WEIGHT_GRID) on corpus valid movies that have a poster.
+    (`FusionGenreModel.assemble`, over WEIGHT_GRID) on corpus valid movies that have a poster.
     """
     from moviegenre.bundle import load_bundle
     from moviegenre.models.fusion import FusionGenreModel
@@ -268,7 +229,7 @@ def train_fusion(
         raise MovieGenreError(f"{index}: no corpus valid movie has a poster to tune the fusion on")
     text_valid = model.text_proba(valid.plots)
     poster_valid = poster_probs_cached(model, valid.posters, cache_dir)
-    model.fit_weight(
+    model.assemble(
         text_valid, poster_valid, valid.targets, WEIGHT_GRID,
         min_support=MACRO_MIN_SUPPORT, macro_tolerance=MACRO_TOLERANCE, micro_noise=MICRO_NOISE,
     )  # fmt: skip
@@ -294,10 +255,10 @@ def train_fusion(
             },
             # plot-only answers are the text model's: its metrics stay the headline
             "metrics": {**(meta.get("metrics") or {}),
-                        "posters_test": {k: _headline(v) for k, v in metrics.items()}},
+                        "posters_test": {k: headline(v) for k, v in metrics.items()}},
         }  # fmt: skip
         path = save_bundle(model, out, extra=extra)
-    return PosterTrainResult(model, metrics, seconds, path)
+    return TrainResult(model, metrics, seconds, path)
 
 
 def poster_rows(model: Any, movies: JoinedMovies, cache_dir: Path) -> dict[str, dict[str, Any]]:

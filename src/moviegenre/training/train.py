@@ -1,4 +1,9 @@
-"""Fit any model type on a data file, tune per-genre thresholds on valid, and write a bundle."""
+"""Fit any model type on a data file, tune per-genre thresholds on valid, and write a bundle.
+
+`train` is the one road for every model type: a `GenreModel` is fitted on the plots here; an
+`Assembled` one (poster, fusion, multilingual) is built by its own module from the data it needs.
+Every road returns the same `TrainResult`, reported with the same `headline`.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,24 @@ import platform
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from moviegenre.calibration import DEFAULT_METHOD
 from moviegenre.data.dataset import fingerprint, label_set, split_records, target_matrix
 from moviegenre.data.labels import apply_min_count, label_counts, load_vocabulary
 from moviegenre.data.readers import read_data
 from moviegenre.errors import MovieGenreError
-from moviegenre.evaluation.metrics import calibration_metrics, compute_metrics
-from moviegenre.models.base import GenreModel
+from moviegenre.models import model_class
+from moviegenre.models.base import Assembled
 from moviegenre.text.checks import InputChecker
-from moviegenre.thresholds import decide
 from moviegenre.training.build import build_model, recorded_command
+from moviegenre.training.scoring import (  # noqa: F401 - evaluate_split: part of this API
+    TrainResult,
+    evaluate_split,
+    headline,
+    tune_and_score,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,59 +42,6 @@ def _counts(records: Sequence[Any], labels: Sequence[str]) -> dict[str, int]:
     """Each label's number of movies in `records`, in the model's label order."""
     counts = label_counts(records)
     return {label: counts.get(label, 0) for label in labels}
-
-
-@dataclass
-class TrainResult:
-    model: GenreModel
-    metrics: dict[str, dict[str, Any]]  # split name -> metrics (thresholds tuned on valid)
-    seconds: float
-    path: Path | None
-
-
-def headline(metrics: dict[str, Any]) -> dict[str, Any]:
-    """Metrics without the per-genre table (what goes into manifests and leaderboards)."""
-    return {k: v for k, v in metrics.items() if k not in ("per_genre", "per_genre_ece")}
-
-
-def evaluate_split(model: GenreModel, plots: list[str], targets: np.ndarray) -> dict[str, Any]:
-    """Decision metrics plus calibration metrics (ECE, Brier score, log loss) of one split.
-
-    With a calibrator, `ece_uncalibrated` is the ECE of the model's own scores, for comparison.
-    """
-    raw = model.predict_raw(plots)
-    probs = raw if model.calibrator is None else model.calibrator.transform(raw)
-    decisions = decide(probs, model.thresholds, model.min_genres)
-    result = compute_metrics(targets, decisions, model.labels)
-    result.update(calibration_metrics(targets, probs, model.labels))
-    if model.calibrator is not None:
-        result["ece_uncalibrated"] = calibration_metrics(targets, raw, model.labels)["ece"]
-    return result
-
-
-def tune_and_score(
-    model: GenreModel,
-    valid_plots: Sequence[str],
-    valid_targets: np.ndarray,
-    tests: dict[str, tuple[Sequence[str], np.ndarray]],
-    *,
-    metric: str = "f1",
-    min_genres: int = 1,
-    calibration: str | None = DEFAULT_METHOD,
-) -> dict[str, dict[str, Any]]:
-    """Tune `model.thresholds` on valid (per genre, F1 or MCC) and fit its calibrator there
-    (`GenreModel.fit_decisions`), then score with them.
-
-    Returns the metrics of "valid" and of each named test set, in that order: decisions keep at
-    least `min_genres` genres a plot. Tuning on valid and reporting on test is the honest order;
-    the valid figures only show how much tuning flatters.
-    """
-    model.min_genres = min_genres
-    model.fit_decisions(list(valid_plots), valid_targets, metric, calibration)
-    metrics = {"valid": evaluate_split(model, list(valid_plots), valid_targets)}
-    for name, (plots, targets) in tests.items():
-        metrics[name] = evaluate_split(model, list(plots), targets)
-    return metrics
 
 
 def train(
@@ -105,6 +59,7 @@ def train(
     distill: dict[str, Any] | None = None,
     cache_dir: str | Path | None = None,
     labels: str | Path | None = None,
+    posters: str | Path | None = None,
 ) -> TrainResult:
     """Train `model_type` on the train split of `data`; only a writer (DDP rank 0) writes `out`.
 
@@ -114,8 +69,17 @@ def train(
     cache_dir: where frozen MiniLM embeddings are kept between runs (the model and the teacher).
     labels: "tmdb" (None, the default), "as-written" or a label file (docs/labels.md). Under an
     own vocabulary the model learns every label of the file, even one seen once.
+    posters: the poster index a fusion tunes its poster weight on (`--posters`).
+    An assembled model type (poster, fusion, multilingual) takes its own `model_options`
+    (`train_assembled`); text-only settings (reader options, labels, distillation) are not its.
     """
     import os
+
+    if issubclass(model_class(model_type, model_options), Assembled):
+        return train_assembled(
+            data, model_type, out, dict(model_options or {}), posters=posters,
+            cache_dir=cache_dir, min_genres=min_genres, calibration=calibration,
+        )  # fmt: skip
 
     # Under torchrun every rank trains; only rank 0 writes the bundle.
     is_writer = is_writer and int(os.environ.get("RANK", "0")) == 0
@@ -189,3 +153,59 @@ def train(
             extra["training"]["distillation"] = distilled
         path = save_bundle(model, out, extra=extra)
     return TrainResult(model=model, metrics=metrics, seconds=seconds, path=path)
+
+
+# The options each assembled model type takes (`--model-option KEY=VALUE`).
+ASSEMBLED_OPTIONS = {
+    "poster": {"C", "label_sources", "threshold_source", "quantise", "network"},
+    "fusion": {"text", "poster"},
+    "multilingual": {"english", "teacher_share"},
+}
+
+
+def train_assembled(
+    data: str | Path,
+    model_type: str,
+    out: str | Path | None,
+    options: dict[str, Any],
+    *,
+    posters: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    min_genres: int = 1,
+    calibration: str | None = DEFAULT_METHOD,
+) -> TrainResult:
+    """poster: fit on a poster index (`data`); fusion: a text bundle and a poster bundle tuned on
+    the corpus (`data`) movies of `posters`; multilingual: an English bundle and a `use` head
+    trained on the corpus (`data`)."""
+    from moviegenre.training import multilingual, poster_models
+
+    known = ASSEMBLED_OPTIONS[model_type]
+    unknown = sorted(set(options) - known)
+    if model_type == "poster":
+        if unknown:
+            raise MovieGenreError(f"poster model options are {', '.join(sorted(known))}; "
+                                  f"not {', '.join(unknown)}")  # fmt: skip
+        if "label_sources" in options:
+            options["label_sources"] = tuple(options["label_sources"])
+        return poster_models.train_poster(
+            data, out, cache_dir=cache_dir, min_genres=min_genres, calibration=calibration,
+            **options,
+        )  # fmt: skip
+    if model_type == "fusion":
+        if not posters or set(options) != known:
+            raise MovieGenreError(
+                "fusion needs --posters INDEX and --model-option text=DIR --model-option poster=DIR"
+            )
+        return poster_models.train_fusion(
+            data, posters, options["text"], options["poster"], out, cache_dir=cache_dir
+        )
+    if unknown or "english" not in options or out is None:
+        raise MovieGenreError(
+            "a multilingual model is built from an English bundle and a use head trained here: "
+            "--model-option english=DIR (optional: teacher_share=0.5) and --out DIR, or "
+            "scripts/build_multilingual.sh"
+        )
+    return multilingual.build_multilingual(
+        data, options["english"], out, cache_dir=cache_dir,
+        teacher_share=float(options.get("teacher_share", multilingual.TEACHER_SHARE)),
+    )  # fmt: skip
