@@ -23,6 +23,7 @@ MODEL_TYPES: dict[str, str] = {
     "catalogue": "moviegenre.models.catalogue:CatalogueGenreModel",
     "use": "moviegenre.models.use:UseGenreModel",
     "multilingual": "moviegenre.models.multilingual:MultilingualGenreModel",
+    "minilm-head": "moviegenre.models.minilm_head:MiniLMHeadGenreModel",
 }
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from moviegenre.encoders import minilm
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import GenreModel, Predictor
+from moviegenre.models.neighbours import neighbour_votes
 from moviegenre.tensors import read_tensors, write_tensors
 
 PRIORS = ("fast", "none")
@@ -188,15 +189,7 @@ class CatalogueGenreModel(GenreModel):
     def _neighbour_votes(self, vectors: np.ndarray) -> np.ndarray:
         train = self.tensors["train_vectors"].astype(np.float32)
         labels = self.tensors["train_labels"].astype(np.float32)
-        k = min(self.neighbours, len(train))
-        votes = np.zeros((len(vectors), labels.shape[1]), dtype=np.float64)
-        for start in range(0, len(vectors), 512):  # bounded memory for big batches
-            similarity = vectors[start : start + 512] @ train.T
-            top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-            weight = np.exp(np.take_along_axis(similarity, top, axis=1) / self.temperature)
-            votes[start : start + 512] = np.einsum("nk,nkl->nl", weight, labels[top])
-            votes[start : start + 512] /= weight.sum(axis=1, keepdims=True)
-        return votes
+        return neighbour_votes(vectors, train, labels, self.neighbours, self.temperature)
 
     def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
         if not self.tensors:
