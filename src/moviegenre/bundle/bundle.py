@@ -30,7 +30,7 @@ UNSAFE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".pt", ".pth", ".bin",
 
 
 # The bundles shipped inside the package, by the name `--model` and load_model() take.
-SHIPPED_MODELS = {"default": "default_model", "fast": "fast_model"}
+SHIPPED_MODELS = {"default": "default_model", "fast": "fast_model", "best": "best_model"}
 
 
 def default_model_path() -> Path:
@@ -39,12 +39,71 @@ def default_model_path() -> Path:
 
 
 def model_path(path: str | Path | None) -> Path:
-    """The bundle a model argument names: None is the shipped default; "default" or "fast" is
-    that shipped bundle (unless a folder of that name is here); anything else is a path."""
+    """The bundle a model argument names: None is the shipped default; "default", "fast" or "best"
+    is that shipped bundle (unless a folder of that name is here); anything else is a path."""
     name = "default" if path is None else str(path)
     if name in SHIPPED_MODELS and (path is None or not Path(path).exists()):
         return Path(__file__).resolve().parent.parent / SHIPPED_MODELS[name]
     return Path(name)
+
+
+def shipped_tier(path: str | Path | None) -> str | None:
+    """The tier name ("best", "default", "fast") of a shipped bundle's folder; None for others."""
+    if not path:
+        return None
+    resolved = Path(path).resolve()
+    for name, folder in SHIPPED_MODELS.items():
+        if resolved == (Path(__file__).resolve().parent.parent / folder).resolve():
+            return name
+    return None
+
+
+def _shipped_part(where: Path | str, name: Any, part: Any) -> Path:
+    if name not in SHIPPED_MODELS:
+        raise MovieGenreError(
+            f"{where}: a member refers to a shipped model {name!r}; expected one of "
+            f"{', '.join(SHIPPED_MODELS)}"
+        )
+    relative = Path(str(part or "."))
+    if relative.is_absolute() or ".." in relative.parts:
+        raise MovieGenreError(f"{where}: member part {relative} leaves the shipped bundle")
+    target = Path(__file__).resolve().parent.parent / SHIPPED_MODELS[name] / relative
+    if not (target / MANIFEST).is_file():
+        raise MovieGenreError(
+            f"{where}: a member is the shipped {name!r} model ({relative.as_posix()}), which "
+            "this installation lacks"
+        )
+    return target
+
+
+def load_shipped_member(name: str, part: str = ".") -> Predictor:
+    """A shipped bundle (or one of its members, `part`), loaded to become a composite's member
+    by reference: a composite saved with it records its name and the SHA-256 of its manifest
+    instead of copying its files."""
+    target = _shipped_part("shipped models", name, part)
+    member = load_bundle(target)
+    member.metadata["shipped"] = {
+        "shipped": name, "part": Path(part).as_posix(),
+        "manifest_sha256": _sha256(target / MANIFEST),
+    }  # fmt: skip
+    return member
+
+
+def shipped_member(directory: Path, entry: dict[str, Any]) -> Path:
+    """Where a member given by reference to a shipped bundle is, refused if that bundle changed.
+
+    The pin is the SHA-256 of the member's manifest, which lists the SHA-256 of every file.
+    """
+    target = _shipped_part(directory, entry.get("shipped"), entry.get("part"))
+    pinned, found = str(entry.get("manifest_sha256")), _sha256(target / MANIFEST)
+    if found != pinned:
+        raise MovieGenreError(
+            f"{directory}: a member is the shipped {entry.get('shipped')!r} model "
+            f"({entry.get('part', '.')}) pinned at SHA-256 {pinned[:16]}..., but the installed "
+            f"one is {found[:16]}... (it was retrained or changed): rebuild this bundle, or "
+            "install the moviegenre version it was built with"
+        )
+    return target
 
 
 def _sha256(path: Path) -> str:
@@ -66,6 +125,10 @@ def _write_model(model: Stored, staging: Path) -> dict[str, Any]:
         entries = []
         for i, member in enumerate(model.members):
             target = staging / MEMBERS / str(i)
+            shipped = member.metadata.get("shipped")
+            if shipped:  # a shipped bundle: referred to by name and pinned, not copied
+                entries.append({**shipped, "model_type": member.kind})
+                continue
             source = member.metadata.get("path")
             if source and Path(source, MANIFEST).is_file():
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +257,9 @@ def member_directories(directory: Path, config: dict[str, Any]) -> list[Path]:
         raise MovieGenreError(f"{directory}: the config lists no members")
     paths = []
     for entry in entries:
+        if isinstance(entry, dict) and "shipped" in entry:
+            paths.append(shipped_member(directory, entry))
+            continue
         relative = Path(str(entry.get("path", "") if isinstance(entry, dict) else ""))
         if not relative.parts or relative.is_absolute() or ".." in relative.parts:
             raise MovieGenreError(f"{directory}: member path {relative} leaves the bundle")
@@ -228,8 +294,14 @@ def load_bundle(directory: str | Path | None = None, runtime: str = "auto") -> P
     else:
         model = model_class(model_type, config).load_files(directory, config, labels)
         if isinstance(model, Composite):
-            for path in member_directories(directory, config):
-                model.attach(load_bundle(path), str(path))
+            paths = member_directories(directory, config)
+            for entry, path in zip(config["members"], paths, strict=True):
+                member = load_bundle(path)
+                if "shipped" in entry:
+                    member.metadata["shipped"] = {
+                        k: entry[k] for k in ("shipped", "part", "manifest_sha256") if k in entry
+                    }
+                model.attach(member, str(path))
     if len(model.labels) != len(labels):
         raise MovieGenreError(f"{directory}: model outputs do not match its {len(labels)} labels")
     model.thresholds = np.asarray(manifest["thresholds"], dtype=np.float32)

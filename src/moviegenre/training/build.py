@@ -50,10 +50,16 @@ def build_model(
         options["build"] = build_model
     if issubclass(cls, Composite) and options.get("members"):
         from moviegenre.bundle import load_bundle
+        from moviegenre.bundle.bundle import load_shipped_member
 
         options["members"] = [
-            load_bundle(m) if isinstance(m, str | Path) else m for m in options["members"]
-        ]
+            load_bundle(m) if isinstance(m, str | Path)
+            # {"shipped": "default", "part": "members/0"}: a shipped bundle, kept by reference
+            else load_shipped_member(m["shipped"], m.get("part", "."))
+            if isinstance(m, dict) and "shipped" in m
+            else m
+            for m in options["members"]
+        ]  # fmt: skip
     return cls(labels, **options)
 
 
