@@ -154,6 +154,11 @@ def openapi_spec(
         "ModelSummary": {
             "type": "object",
             "properties": {
+                "name": {
+                    "type": "string",
+                    "description": "The model as a user names it: the shipped tier (best, "
+                    "default, fast) or the folder of the bundle served.",
+                },
                 "type": {"type": "string"},
                 "version": {"type": "string"},
                 "fingerprint": {"description": "Fingerprint of the training data (any JSON)."},
@@ -258,6 +263,7 @@ def openapi_spec(
         "ModelInfo": {
             "type": "object",
             "properties": {
+                "name": {"type": "string"},
                 "model_type": {"type": "string"},
                 "version": {"type": "string"},
                 "fingerprint": {},

@@ -11,6 +11,7 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -80,6 +81,18 @@ def calibration_info(model: Predictor) -> dict[str, Any]:
     }
 
 
+def model_name(model: Predictor) -> str:
+    """The model as a user names it: the shipped tier ("best", "default", "fast") or the folder
+    of the bundle it was loaded from (never an internal type such as "fusion")."""
+    from moviegenre.bundle.bundle import shipped_tier
+
+    path = (model.metadata or {}).get("path")
+    tier = shipped_tier(path)
+    if tier is not None:
+        return tier
+    return Path(str(path)).name if path else str(model.kind)
+
+
 class ModelService:
     """The loaded model plus the JSON descriptions of it that every response shares."""
 
@@ -91,11 +104,13 @@ class ModelService:
             for label, t in zip(model.labels, model.thresholds, strict=True)
         }
         self.summary = {
+            "name": model_name(model),
             "type": str(meta.get("model_type", model.kind)),
             "version": str(meta.get("version") or meta.get("moviegenre_version") or "unknown"),
             "fingerprint": _finite(meta.get("fingerprint")),
         }
         self.info = {
+            "name": self.summary["name"],
             "model_type": self.summary["type"],
             "version": self.summary["version"],
             "fingerprint": self.summary["fingerprint"],
