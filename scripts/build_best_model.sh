@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Rebuild the shipped `best` tier (src/moviegenre/best_model) from the larger corpus: a MiniLM head
 # (an MLP and nearest-neighbour votes on the frozen int8 ONNX MiniLM's vectors, trained on
-# movies-large.jsonl's train split) averaged with the shipped default model's plot part and the
-# shipped fast model, weights, per-genre thresholds and calibration tuned on the validation
-# split. The two shipped models are referred to by name and pinned by the SHA-256 of their
-# manifests, not copied: rebuild this tier whenever default or fast is rebuilt.
-# Needs the training extras (pip install -e '.[train]'); no PyTorch.
+# movies-large.jsonl's train split) averaged with the shipped default model's English plot part
+# and the shipped fast model, weights, per-genre thresholds and calibration tuned on the
+# validation split; then routed by language like the default (plots in another language go to
+# the default's multilingual head). The shipped default and fast parts are referred to by name
+# and pinned by the SHA-256 of their manifests, not copied: rebuild this tier whenever default or
+# fast is rebuilt. Needs the training extras (pip install -e '.[train]'); no PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/tmdb-overviews/movies-large.jsonl}
+WORK=${WORK:-runs/best-model}
 CACHE=${CACHE:-$HOME/.cache/moviegenre/embeddings}  # MiniLM vectors kept between rebuilds
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MOVIEGENRE_THREADS=${MOVIEGENRE_THREADS:-2}
 MEMBERS='[{"type": "minilm-head", "options": {"hidden": 512, "neighbours": 40, "knn_weight": 0.6}},
-  {"shipped": "default", "part": "members/0"}, {"shipped": "fast"}]'
+  {"shipped": "default", "part": "members/0/members/0"}, {"shipped": "fast"}]'
 moviegenre train --data "$DATA" --model-type ensemble --model-option "members=$MEMBERS" \
-  --cache-dir "$CACHE" --out src/moviegenre/best_model
+  --cache-dir "$CACHE" --out "$WORK/english"
+python -c "
+import sys
+from moviegenre.training.multilingual import route_like_default
+print(route_like_default(sys.argv[1], sys.argv[2]))
+" "$WORK/english" src/moviegenre/best_model

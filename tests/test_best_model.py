@@ -34,14 +34,31 @@ def test_best_answers_with_the_nineteen_genres() -> None:
     assert probs.shape == (2, 19) and np.all((probs >= 0) & (probs <= 1))
     decisions = model.predict(PLOTS)
     assert set(np.unique(decisions)) <= {0, 1} and decisions.sum(axis=1).min() >= 1
-    assert model.calibrator is not None  # calibrated on valid
+    assert model.answer_calibrator is not None  # calibrated on valid
     assert shipped_tier(model.metadata["path"]) == "best"
-    # the default and fast members are referred to, not copied: only the MiniLM head is inside
+    # routed by language like the default: members/0 the English ensemble, members/1 the
+    # default's multilingual head; the default's and fast's parts are referred to, not copied
     manifest = json.loads((BEST / "bundle.json").read_text())
-    inside = {name.split("/")[1] for name in manifest["files"] if name.startswith("members/")}
-    assert inside == {"0"}
-    shipped = [m["shipped"] for m in manifest["config"]["members"] if "shipped" in m]
+    assert manifest["model_type"] == "multilingual"
+    assert {n.split("/")[1] for n in manifest["files"] if n.startswith("members/")} == {"0"}
+    assert {
+        "/".join(n.split("/")[:4]) for n in manifest["files"] if n.startswith("members/0/members/")
+    } == {"members/0/members/0"}  # only the MiniLM head is inside
+    assert manifest["config"]["members"][1]["shipped"] == "default"
+    english = json.loads((BEST / "members" / "0" / "bundle.json").read_text())
+    shipped = [m["shipped"] for m in english["config"]["members"] if "shipped" in m]
     assert shipped == ["default", "fast"]
+
+
+def test_the_page_and_the_api_name_the_tier() -> None:
+    from moviegenre.serving.app import create_app
+
+    client = create_app(load_model("best")).test_client()
+    assert client.get("/api/v1/model").get_json()["name"] == "best"
+    body = client.post("/api/v1/predict", json={"plot": PLOTS[0]}).get_json()
+    assert body["model"]["name"] == "best" and body["genres"]
+    html = client.get("/").get_data(as_text=True)
+    assert "the best model" in html[html.index("<footer") :]
 
 
 def test_best_answers_without_torch() -> None:
@@ -54,7 +71,7 @@ def test_best_answers_without_torch() -> None:
         """,
         timeout=300,
     )
-    assert out.split() == ["EnsembleGenreModel", "19", "True"]
+    assert out.split() == ["MultilingualGenreModel", "19", "True"]
 
 
 def test_a_changed_pinned_member_is_refused(tmp_path: Path) -> None:
@@ -62,8 +79,8 @@ def test_a_changed_pinned_member_is_refused(tmp_path: Path) -> None:
     shutil.copytree(BEST, copy)
     manifest = json.loads((copy / "bundle.json").read_text())
     for entry in manifest["config"]["members"]:
-        if entry.get("shipped") == "fast":
-            entry["manifest_sha256"] = "0" * 64  # as if the shipped fast model were rebuilt
+        if entry.get("shipped") == "default":
+            entry["manifest_sha256"] = "0" * 64  # as if the shipped default were rebuilt
     (copy / "bundle.json").write_text(json.dumps(manifest))
     with pytest.raises(MovieGenreError, match="pinned at SHA-256 0000"):
         load_bundle(copy)

@@ -58,7 +58,8 @@ def test_wheel_contains_the_shipped_models(tmp_path):
         check=True,
     )  # fmt: skip
     wheel = next(tmp_path.glob("moviegenre-*.whl"))
-    assert wheel.stat().st_size <= 50 * 1024 * 1024, f"the wheel is {wheel.stat().st_size} bytes"
+    # every tier in one wheel stays under 100 MB (the three tiers' issue; best adds about 8 MB)
+    assert wheel.stat().st_size <= 100 * 1024 * 1024, f"the wheel is {wheel.stat().st_size} bytes"
     names = set(zipfile.ZipFile(wheel).namelist())
     for name, folder in SHIPPED_MODELS.items():
         root = model_path(name)

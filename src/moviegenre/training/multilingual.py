@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from moviegenre.errors import MovieGenreError
+from moviegenre.models.base import Predictor
 from moviegenre.training.scoring import TrainResult
 
 log = logging.getLogger(__name__)
@@ -91,13 +92,35 @@ def build_multilingual(
             "teacher": "word TF-IDF (1-2 grams) + logistic regression, 5-fold cross-fitted",
             "teacher_share": teacher_share,
         }
-        # English plots are answered by the English model exactly: its figures are the composite's
-        # (the other languages' are in docs/languages.md)
-        extra = {
-            "training": training,
-            "metrics": english_manifest.get("metrics"),
-            "fingerprint": english_manifest.get("fingerprint"),
-        }
-        path = save_bundle(model, out, extra=extra)
+        path = save_bundle(model, out, extra=routed_extra(english_model, training))
     metrics = dict(english_manifest.get("metrics") or {})
     return TrainResult(model, metrics, seconds, path)
+
+
+def routed_extra(english_model: Predictor, training: dict[str, Any]) -> dict[str, Any]:
+    """What a multilingual bundle's manifest says besides the model: its training, and the
+    English model's metrics and fingerprint (English plots get exactly its answers; the other
+    languages' figures are in docs/languages.md)."""
+    english_manifest = english_model.metadata
+    return {
+        "training": training,
+        "metrics": english_manifest.get("metrics"),
+        "fingerprint": english_manifest.get("fingerprint"),
+    }
+
+
+def route_like_default(english: str | Path, out: str | Path) -> Path:
+    """Save `english` (a plot model's bundle, copied) with the shipped default's multilingual
+    head, referred to by name and pinned, not copied, as a multilingual composite in `out`."""
+    from moviegenre.bundle.bundle import load_bundle, load_shipped_member, save_bundle
+    from moviegenre.models.multilingual import MultilingualGenreModel
+
+    english_model = load_bundle(english)
+    head = load_shipped_member("default", "members/1")
+    model = MultilingualGenreModel(list(english_model.labels), [english_model, head]).assemble()
+    training = {
+        "command": "bash scripts/build_best_model.sh",
+        "english": dict(english_model.metadata.get("training") or {}),
+        "head": "the shipped default's use head (by reference)",
+    }
+    return save_bundle(model, out, extra=routed_extra(english_model, training))
