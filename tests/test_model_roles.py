@@ -37,10 +37,13 @@ NON_DEFAULT = {
     "catalogue": ({"C": 1.5, "weights": [1.0, 2.0, 1.0], "prior": "none"}, {}),
     "use": ({"hidden": [0, 32], "epochs": 3}, {"cache_dir": "/somewhere", "threads": 2}),
     "multilingual": ({}, {}),
+    "minilm-head": ({"hidden": 64, "knn_weight": 0.3}, {"cache_dir": "/somewhere"}),
 }
 
 
 def _class(model_type: str) -> type[Stored]:
+    if model_type == "minilm-head":  # the ONNX encoder: no PyTorch
+        return model_class(model_type)
     if model_type.startswith(("lstm", "minilm", "ngram")):
         pytest.importorskip("torch")  # a third-party extra, not our module
     if model_type.startswith("minilm"):

@@ -95,7 +95,7 @@ class MiniLMHeadGenreModel(GenreModel):
 
         hard = (np.asarray(targets) >= 0.5).astype(np.int8)
         mlp = MLPClassifier(
-            hidden_layer_sizes=(self.hidden,), alpha=1e-3, batch_size=128,
+            hidden_layer_sizes=(self.hidden,), alpha=1e-3, batch_size=min(128, len(vectors)),
             learning_rate_init=1e-3, max_iter=60, early_stopping=True, validation_fraction=0.1,
             n_iter_no_change=4, random_state=self.seed,
         ).fit(vectors, hard)  # fmt: skip
