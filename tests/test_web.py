@@ -160,3 +160,11 @@ def test_footer_and_tagline_speak_to_users(tfidf_client):
     footer = html[html.index("<footer") :]
     assert "Reads plot summaries" in footer and "Model:" not in footer
     assert "genres from a plot summary" in html
+
+
+def test_the_page_names_the_plot_language_in_words(tfidf_client):
+    french = "Un tueur à gages à la retraite reprend du service quand des gangsters tuent son chat."
+    html = tfidf_client.post("/", data={"plot": french}).get_data(as_text=True)
+    assert re.search(r"French \(fr, \d+%\)", html)
+    gibberish = tfidf_client.post("/", data={"plot": "asdkjh qwpoeiru zxmcnv bvlkqw"})
+    assert "none recognised" in gibberish.get_data(as_text=True)

@@ -16,6 +16,7 @@ from moviegenre.serving.bodies import (
     read_predict_request,
 )
 from moviegenre.serving.service import current_service
+from moviegenre.text.checks import LANGUAGE_NAMES
 
 # Templates and static files live beside app.py, where the Flask app itself finds them.
 web = Blueprint("web", __name__)
@@ -75,6 +76,18 @@ def highlight(plot: str, pairs: list[list[Any]]) -> list[tuple[str, str | None]]
     if pos < len(plot):
         runs.append((plot[pos:], None))
     return runs
+
+
+def language_label(language: dict[str, Any] | None) -> str:
+    """How the page names a plot's language: "French (fr, 98%)"; "none recognised" for text in
+    no language (the same words as the page's script writes)."""
+    if not language:
+        return ""
+    code, share = language["code"], f"{round(language['confidence'] * 100)}%"
+    if code == "zxx":
+        return "none recognised"
+    name = LANGUAGE_NAMES.get(code)
+    return f"{name} ({code}, {share})" if name else f"{code} ({share})"
 
 
 def _rows(result: Prediction) -> list[dict[str, Any]]:
@@ -169,5 +182,6 @@ def index() -> tuple[str, int]:
         labels=svc.model.labels,
         calibrated=svc.model.answer_calibrator is not None,
         reads_posters=reads_posters,
+        language_label=language_label(result.get("language") if result else None),
     )
     return page, status

@@ -141,14 +141,27 @@
     reader.readAsDataURL(file);
   }
 
+  // "French (fr, 98%)": the name as the browser knows it (the page's words are English);
+  // "zxx" is the detector's "no language at all" (gibberish, numbers).
+  function languageLabel(language) {
+    const share = `${Math.round(language.confidence * 100)}%`;
+    if (language.code === "zxx") return "none recognised";
+    let name = language.code;
+    try {
+      name = new Intl.DisplayNames(["en"], { type: "language" }).of(language.code) || name;
+    } catch (error) {
+      // an unknown code: show the code itself
+    }
+    return name === language.code ? `${name} (${share})` : `${name} (${language.code}, ${share})`;
+  }
+
   function render(data, plot) {
     const chips = $("genres");
     chips.replaceChildren(...data.genres.map((g) => el("li", "chip", g)));
     $("inputs-used").textContent = (data.inputs || ["plot"]).join(" + ");
     $("inputs").hidden = false;
     const language = data.language;
-    $("language-code").textContent = language
-      ? `${language.code} (${Math.round(language.confidence * 100)}%)` : "";
+    $("language-code").textContent = language ? languageLabel(language) : "";
     $("language-code").dataset.language = language ? language.code : "";
     $("language").hidden = !language;
     $("truncated").hidden = !data.truncated;
