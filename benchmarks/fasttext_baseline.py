@@ -7,6 +7,7 @@ word n-grams) is searched on valid micro-F1 after our per-genre threshold tuning
 and it is scored on test with `evaluation.metrics.compute_metrics`, exactly as our bundles.
 
     python benchmarks/fasttext_baseline.py        # trains (cached in benchmarks/.cache) and scores
+    python benchmarks/fasttext_baseline.py --corpus ../shared/data/tmdb-overviews/movies-large.jsonl
 
 The trained model is a benchmark cache (fastText's own .bin format), never shipped or loaded by
 moviegenre itself.
@@ -29,6 +30,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "benchmarks" / ".cache" / "fasttext"
 CORPUS = REPO.parent / "shared" / "data" / "tmdb-overviews" / "movies.jsonl"
+LARGE_CORPUS = CORPUS.with_name("movies-large.jsonl")  # same valid and test, 27,989 train movies
 # The grid: epochs, learning rate, word n-grams (fastText's own defaults elsewhere: dim 100,
 # minCount 1, bucket 2,000,000 for n-grams)
 GRID = {"epoch": (5, 10, 25), "lr": (0.1, 0.25, 0.5), "wordNgrams": (1, 2)}
@@ -61,12 +63,17 @@ class FastTextGenres:
         return out
 
 
-def splits() -> tuple[list[str], dict[str, tuple[list[str], np.ndarray]]]:
-    """(labels, {split: (plots, targets)}) from the corpus, via moviegenre's own split reader."""
+def cache_dir(corpus: Path = CORPUS) -> Path:
+    """Where the model trained on `corpus` is cached (movies.jsonl keeps the original folder)."""
+    return CACHE if Path(corpus).name == CORPUS.name else CACHE / Path(corpus).stem
+
+
+def splits(corpus: Path = CORPUS) -> tuple[list[str], dict[str, tuple[list[str], np.ndarray]]]:
+    """(labels, {split: (plots, targets)}) from a corpus, via moviegenre's own split reader."""
     from moviegenre.data.dataset import label_set, split_records, target_matrix
     from moviegenre.data.readers import read_data
 
-    parts = split_records(read_data(CORPUS).usable())
+    parts = split_records(read_data(corpus).usable())
     labels = label_set(parts["train"])
     return labels, {
         name: ([r.plot for r in parts[name]], target_matrix(parts[name], labels))
@@ -83,16 +90,19 @@ def _train_file(plots: Sequence[str], targets: np.ndarray, labels: Sequence[str]
     return Path(path)
 
 
-def train_best(log: Any = sys.stderr) -> tuple[FastTextGenres, dict[str, Any]]:
-    """The grid's best model on valid (cached), with its thresholds and test/valid scores."""
+def train_best(
+    log: Any = sys.stderr, corpus: Path = CORPUS
+) -> tuple[FastTextGenres, dict[str, Any]]:
+    """The grid's best model on valid (cached per corpus), with its thresholds and scores."""
     import fasttext
 
     from moviegenre.evaluation.metrics import compute_metrics
     from moviegenre.thresholds import decide, tune_thresholds
 
-    labels, data = splits()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    summary_path, model_path = CACHE / "best.json", CACHE / "best.bin"
+    labels, data = splits(corpus)
+    cache = cache_dir(corpus)
+    cache.mkdir(parents=True, exist_ok=True)
+    summary_path, model_path = cache / "best.json", cache / "best.bin"
     if summary_path.is_file() and model_path.is_file():
         summary = json.loads(summary_path.read_text())
         return FastTextGenres(fasttext.load_model(str(model_path)), labels), summary
@@ -131,12 +141,23 @@ def train_best(log: Any = sys.stderr) -> tuple[FastTextGenres, dict[str, Any]]:
         plots, y = data[name]
         metrics = compute_metrics(y, decide(wrapped.predict_proba(plots), thresholds, 1), labels)
         scores[name] = {k: metrics[k] for k in ("micro_f1", "macro_f1", "samples_f1")}
-    summary = {"settings": row, "grid": grid, "thresholds": thresholds.tolist(), **scores}
+    summary = {
+        "corpus": Path(corpus).name,
+        "train_plots": len(data["train"][0]),
+        "settings": row,
+        "grid": grid,
+        "thresholds": thresholds.tolist(),
+        **scores,
+    }
     wrapped.model.save_model(str(model_path))
     summary_path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return wrapped, summary
 
 
 if __name__ == "__main__":
-    _, result = train_best()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="default movies.jsonl")
+    _, result = train_best(corpus=parser.parse_args().corpus)
     print(json.dumps({k: result[k] for k in ("settings", "valid", "test")}, indent=2))

@@ -1,4 +1,12 @@
-"""Benchmark inference speed and memory (default model, TF-IDF, MiniLM); write BENCHMARKS.md."""
+"""Benchmark inference speed and memory (default model, TF-IDF, MiniLM); write BENCHMARKS.md.
+
+    python benchmarks/run.py --tiers --fasttext-retrain   # only the three tiers beside fastText
+
+`--tiers` trains fastText one-vs-all on movies-large.jsonl's train split (`--fasttext-corpus` for
+another; a grid tuned on valid), scores it and the shipped `fast`, `default` and `best` on the test
+split, times them in the same process on one thread, and writes its own section of BENCHMARKS.md
+(between `<!-- tiers-fasttext:start -->` and `<!-- tiers-fasttext:end -->`), leaving the rest.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +46,8 @@ from moviegenre.files import atomic_writer, write_text_atomic  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "benchmarks" / ".cache"
 CORPUS = REPO.parent / "shared" / "data" / "tmdb-overviews" / "movies.jsonl"
+LARGE_CORPUS = CORPUS.with_name("movies-large.jsonl")  # same valid and test as CORPUS
+TIERS_SECTION = "tiers-fasttext"
 OUT = REPO / "BENCHMARKS.md"
 SIXTY_WORDS = (
     "A retired detective is pulled back into one last case when a young woman vanishes from a "
@@ -456,7 +466,11 @@ def epoch_seconds(model: Any) -> float | None:
 
 
 def measure_against_fasttext(
-    models: dict[str, Any], notes: list[str], rounds: int = 2, total: int = 20000
+    models: dict[str, Any],
+    notes: list[str],
+    rounds: int = 2,
+    total: int = 20000,
+    corpus: Path = CORPUS,
 ) -> dict[str, Any] | None:
     """fastText (one-vs-all, best of its grid on valid) beside `models`, on the test split.
 
@@ -479,8 +493,8 @@ def measure_against_fasttext(
     from moviegenre.thresholds import decide
 
     print("[fastText] training the grid (cached in benchmarks/.cache/fasttext)...", file=sys.stderr)
-    fast, summary = train_best()
-    labels, data = splits()
+    fast, summary = train_best(corpus=corpus)
+    labels, data = splits(corpus)
     test_plots, test_y = data["test"]
     quality = {"fastText": {k: summary["test"][k] for k in ("micro_f1", "macro_f1")}}
     for name, model in models.items():
@@ -506,8 +520,99 @@ def measure_against_fasttext(
         speed_rounds.append(best)
     p50 = {name: latency(m.predict_proba, test_plots, 500)["p50_ms"]
            for name, m in contenders.items()}  # fmt: skip
-    return {"settings": summary["settings"], "quality": quality, "rounds": speed_rounds,
-            "p50_ms": p50, "plots": total}  # fmt: skip
+    return {"corpus": corpus.name, "settings": summary["settings"], "quality": quality,
+            "rounds": speed_rounds, "p50_ms": p50, "plots": total}  # fmt: skip
+
+
+def measure_tiers_against_fasttext(
+    corpus: Path,
+    retrain: bool,
+    rounds: int = 2,
+    total: int = 5000,
+    best_plots: int = 1000,
+    log: Any = sys.stderr,
+) -> dict[str, Any]:
+    """fastText (one-vs-all, trained on `corpus`'s train split, grid tuned on valid) beside the
+    three shipped tiers, on the test split, in this process, one thread.
+
+    Quality: test micro/macro-F1 of each tier's shipped decisions (`predict`), and of fastText
+    with per-genre thresholds tuned on valid. Speed: test plots in batches of 256; fastText, fast
+    and default on `total` plots (the test split cycled), best on its first `best_plots` plots
+    (fastText timed on those too, `total` of them cycled, for best's ratio). Within a round every
+    model is timed in turn, three passes, and its best pass is kept.
+    """
+    import shutil
+
+    from fasttext_baseline import cache_dir, splits, train_best
+
+    from moviegenre.bundle import load_bundle
+    from moviegenre.bundle.bundle import model_path
+    from moviegenre.evaluation.metrics import compute_metrics
+
+    if retrain:
+        shutil.rmtree(cache_dir(corpus), ignore_errors=True)
+    print(f"[tiers] fastText on {corpus.name} (cached in {cache_dir(corpus)})...", file=log)
+    started = time.perf_counter()
+    fasttext_model, summary = train_best(log=log, corpus=corpus)
+    train_s = time.perf_counter() - started
+    labels, data = splits(corpus)
+    test_plots, test_y = data["test"]
+    quality = {"fastText": {k: summary["test"][k] for k in ("micro_f1", "macro_f1")}}
+    tiers = {name: load_bundle(model_path(name)) for name in ("fast", "default", "best")}
+    for name, model in tiers.items():
+        print(f"[tiers] {name}: test quality...", file=log)
+        columns = [list(model.labels).index(g) for g in labels]
+        decisions = np.asarray(model.predict(test_plots))[:, columns]
+        metrics = compute_metrics(test_y, decisions, labels)
+        quality[name] = {k: metrics[k] for k in ("micro_f1", "macro_f1")}
+    if best_plots <= 256:
+        raise SystemExit("--best-plots must exceed one batch (256), or batches would repeat")
+    full = (test_plots * (total // len(test_plots) + 1))[:total]
+    subset = test_plots[:best_plots]
+    sub_cycled = (subset * (total // len(subset) + 1))[:total]
+    # (timed name, model, plots); "fastText (best's plots)" is the reference for best's ratio
+    timed = [
+        ("fastText", fasttext_model, full),
+        ("fast", tiers["fast"], full),
+        ("default", tiers["default"], full),
+        ("fastText (best's plots)", fasttext_model, sub_cycled),
+        ("best", tiers["best"], subset),
+    ]
+    for _, model, plots in timed:
+        # warm-up on a batch no pass sends: best's MiniLM head keeps its last batch's vectors,
+        # so a repeated batch would skip the encoder (every pass here sends distinct batches)
+        model.predict_proba(plots[1:257])
+    speed_rounds = []
+    for round_ in range(rounds):
+        best = {name: 0.0 for name, _, _ in timed}
+        for _ in range(3):
+            for name, model, plots in timed:
+                started = time.perf_counter()
+                for i in range(0, len(plots), 256):
+                    model.predict_proba(plots[i : i + 256])
+                best[name] = max(best[name], len(plots) / (time.perf_counter() - started))
+        print(f"[tiers] round {round_ + 1}: {best}", file=log)
+        speed_rounds.append(best)
+    p50 = {
+        name: latency(model.predict_proba, plots, 200 if name == "best" else 500)["p50_ms"]
+        for name, model, plots in timed
+        if not name.startswith("fastText (")
+    }
+    reference = {"fast": "fastText", "default": "fastText", "best": "fastText (best's plots)"}
+    return {
+        "corpus": corpus.name,
+        "train_plots": len(data["train"][0]),
+        "fasttext_train_s": train_s,
+        "retrained": retrain,
+        "settings": summary["settings"],
+        "quality": quality,
+        "rounds": speed_rounds,
+        "reference": reference,
+        "p50_ms": p50,
+        "plots": total,
+        "best_plots": len(subset),
+        "test_plots": len(test_plots),
+    }
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -524,6 +629,87 @@ def kept_sections(out: Path = OUT) -> str:
         return ""
     found = re.findall(r"(<!-- ([\w-]+):start -->.*?<!-- \2:end -->)", out.read_text(), re.S)
     return "".join("\n" + block + "\n" for block, _ in found)
+
+
+def ratio(x: float) -> str:
+    """A speed ratio: two decimals, or three significant digits below 0.1 (best is ~0.003)."""
+    return f"{x:.2f}" if x >= 0.1 else f"{x:.3g}"
+
+
+def fasttext_row(ft: dict[str, Any], name: str, reference: str) -> str:
+    """One table row: test micro/macro-F1, plots/s and the ratio to `reference` per round, p50."""
+    q, rounds = ft["quality"][name], ft["rounds"]
+    return (
+        f"| {name} | {q['micro_f1']:.4f} | {q['macro_f1']:.4f} | "
+        + " | ".join(fmt(r[name], 0) for r in rounds)
+        + " | "
+        + " | ".join(ratio(r[name] / r[reference]) for r in rounds)
+        + f" | {fmt(ft['p50_ms'][name], 3)} |"
+    )
+
+
+def tiers_section(runs: Sequence[dict[str, Any]]) -> str:
+    """The `--tiers` section: fastText beside fast, default and best, one table per run (each
+    run a separate process: `measure_tiers_against_fasttext`'s result plus `measured`,
+    `command`, `load_avg` and `cores`)."""
+    ft = runs[-1]
+    st = ft["settings"]
+    lines = [
+        f"<!-- {TIERS_SECTION}:start -->",
+        "## The three tiers against fastText (same run, one thread)",
+        "",
+        f"fastText 0.9 (`fasttext-numpy2`), one-vs-all loss, trained on {ft['corpus']}'s train "
+        f"split ({ft['train_plots']:,} usable plots), the best of its grid on valid micro-F1 "
+        f"(epochs {st['epoch']}, lr {st['lr']}, word n-grams {st['wordNgrams']}; "
+        "`benchmarks/fasttext_baseline.py`), per-genre thresholds tuned on valid by our rule; the "
+        "tiers answer with their shipped decisions (`predict`). Quality on the whole test split "
+        f"({ft['test_plots']:,} plots). Speed in process, `OMP_NUM_THREADS=1`, ONNX Runtime one "
+        "thread (`MOVIEGENRE_THREADS=1`), batches of 256, models timed in turn, best of three "
+        "passes per round, two rounds (no batch sent twice in a row: best's MiniLM head reuses "
+        f"its last batch's vectors): fastText, fast and default on {ft['plots']:,} test plots "
+        f"(the split cycled), best on the first {ft['best_plots']:,} test plots only (it does "
+        "about 150 plots/s), its ratio taken against fastText timed on those same plots. One plot "
+        "p50: 500 test plots one at a time (best: 200). Each run is a separate process; the "
+        "machine (2 cores) is shared with other work, so absolute rates move from run to run.",
+        "",
+    ]
+    for number, run in enumerate(runs, 1):
+        rounds = run["rounds"]
+        load = ", ".join(f"{x:.2f}" for x in run.get("load_avg") or [])
+        trained = (
+            f"; fastText trained in this run in {run['fasttext_train_s']:.0f} s"
+            if run["retrained"]
+            else ""
+        )
+        lines += [
+            f"Run {number}, {run['measured']}, load average at start {load}{trained}:",
+            "",
+            f"    {run['command']}",
+            "",
+            "| model | test micro-F1 | test macro-F1 | "
+            + " | ".join(f"plots/s round {i + 1}" for i in range(len(rounds)))
+            + " | "
+            + " | ".join(f"x fastText round {i + 1}" for i in range(len(rounds)))
+            + " | one plot p50 (ms) |",
+            "|---|" + "---|" * (3 + 2 * len(rounds)),
+        ]
+        for name in ("fastText", "fast", "default", "best"):
+            lines.append(fasttext_row(run, name, run["reference"].get(name, "fastText")))
+        ref_rates = " and ".join(fmt(r["fastText (best's plots)"], 0) for r in rounds)
+        lines += ["", f"fastText on best's {run['best_plots']:,} plots: {ref_rates} plots/s.", ""]
+    lines.append(f"<!-- {TIERS_SECTION}:end -->")
+    return "\n".join(lines) + "\n"
+
+
+def write_tiers_section(section: str, out: Path = OUT) -> None:
+    """Replace the tiers section of `out` (or append it), leaving every other section."""
+    text = out.read_text(encoding="utf-8") if out.is_file() else "# Benchmarks\n"
+    block = re.compile(rf"<!-- {TIERS_SECTION}:start -->.*?<!-- {TIERS_SECTION}:end -->\n?", re.S)
+    if block.search(text):
+        text = block.sub(lambda _: section, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    write_text_atomic(out, text)
 
 
 def write_report(
@@ -573,7 +759,8 @@ def write_report(
         lines += [
             "## Against fastText (same run)",
             "",
-            "fastText 0.9 (`fasttext-numpy2`), one-vs-all loss, trained on the train split; the "
+            "fastText 0.9 (`fasttext-numpy2`), one-vs-all loss, trained on "
+            f"{ft.get('corpus', 'movies.jsonl')}'s train split; the "
             f"best of its grid on valid micro-F1 (epochs {st['epoch']}, lr {st['lr']}, word "
             f"n-grams {st['wordNgrams']}; `benchmarks/fasttext_baseline.py`), per-genre "
             "thresholds tuned on valid by the same rule as ours. Test split; speed in process on "
@@ -584,16 +771,7 @@ def write_report(
             "| x fastText round 1 | x fastText round 2 | one plot p50 (ms) |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for name in names:
-            q, r = ft["quality"][name], ft["rounds"]
-            ratios = [x[name] / x["fastText"] for x in r]
-            lines.append(
-                f"| {name} | {q['micro_f1']:.4f} | {q['macro_f1']:.4f} | "
-                + " | ".join(fmt(x[name], 0) for x in r)
-                + " | "
-                + " | ".join(f"{x:.2f}" for x in ratios)
-                + f" | {fmt(ft['p50_ms'][name], 3)} |"
-            )
+        lines += [fasttext_row(ft, name, "fastText") for name in names]
         lines.append("")
     if results.get("batch_cli"):
         lines += [
@@ -723,6 +901,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--model", type=Path, help="bundle to measure instead of the shipped default model"
     )
+    parser.add_argument(
+        "--tiers", action="store_true",
+        help="only fastText beside the fast, default and best tiers; writes its own section",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fasttext-corpus", type=Path, default=LARGE_CORPUS,
+        help="corpus whose train split fastText learns (default movies-large.jsonl)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fasttext-retrain", action="store_true",
+        help="train fastText in this run instead of reusing benchmarks/.cache/fasttext",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tier-plots", type=int, default=5000,
+        help="--tiers: test plots (cycled) timed for fastText, fast and default (default 5000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--best-plots", type=int, default=1000,
+        help="--tiers: test plots timed for best, about 150 plots/s (default 1000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tiers-render", nargs="+", metavar="JSON",
+        help="rewrite the tiers section from saved --tiers runs (benchmarks/.cache/tiers-*.json)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     command = shlex.join(
         ["python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]
@@ -734,6 +936,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not CORPUS.is_file():
         print(f"needs the corpus at {CORPUS}", file=sys.stderr)
         return 2
+    if args.tiers_render:
+        runs = [json.loads(Path(p).read_text(encoding="utf-8")) for p in args.tiers_render]
+        write_tiers_section(tiers_section(runs), args.report)
+        print(f"wrote {args.report}", file=sys.stderr)
+        return 0
+    if args.tiers:
+        measured = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        tiers = measure_tiers_against_fasttext(
+            args.fasttext_corpus, args.fasttext_retrain, total=args.tier_plots,
+            best_plots=args.best_plots,
+        )  # fmt: skip
+        tiers.update(measured=measured, command=command, load_avg=info["load_avg"],
+                     cores=info["cores"])  # fmt: skip
+        saved = CACHE / f"tiers-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.json"
+        write_text_atomic(saved, json.dumps(tiers, indent=2, default=str))
+        write_tiers_section(tiers_section([tiers]), args.report)
+        print(f"wrote {args.report} and {saved}", file=sys.stderr)
+        return 0
 
     from moviegenre.bundle import load_bundle
     from moviegenre.bundle.bundle import default_model_path
@@ -759,7 +979,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for item in args.compare:
             name, _, path = item.partition("=")
             compared[name] = load_bundle(path)
-        results["fasttext"] = measure_against_fasttext(compared, notes)
+        results["fasttext"] = measure_against_fasttext(compared, notes, corpus=args.fasttext_corpus)
     tfidf_path = tfidf_bundle(notes)
     if tfidf_path is not None:
         tfidf = load_bundle(tfidf_path)
