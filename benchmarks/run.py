@@ -579,8 +579,7 @@ def measure_tiers_against_fasttext(
         ("best", tiers["best"], subset),
     ]
     for _, model, plots in timed:
-        # warm-up on a batch no pass sends: best's MiniLM head keeps its last batch's vectors,
-        # so a repeated batch would skip the encoder (every pass here sends distinct batches)
+        # warm-up on a batch no pass sends (sessions, caches), so no pass times a first call
         model.predict_proba(plots[1:257])
     speed_rounds = []
     for round_ in range(rounds):
@@ -665,8 +664,8 @@ def tiers_section(runs: Sequence[dict[str, Any]]) -> str:
         "tiers answer with their shipped decisions (`predict`). Quality on the whole test split "
         f"({ft['test_plots']:,} plots). Speed in process, `OMP_NUM_THREADS=1`, ONNX Runtime one "
         "thread (`MOVIEGENRE_THREADS=1`), batches of 256, models timed in turn, best of three "
-        "passes per round, two rounds (no batch sent twice in a row: best's MiniLM head reuses "
-        f"its last batch's vectors): fastText, fast and default on {ft['plots']:,} test plots "
+        "passes per round, two rounds (no batch sent twice in a row): fastText, fast and default "
+        f"on {ft['plots']:,} test plots "
         f"(the split cycled), best on the first {ft['best_plots']:,} test plots only (it does "
         "about 150 plots/s), its ratio taken against fastText timed on those same plots. One plot "
         "p50: 500 test plots one at a time (best: 200). Each run is a separate process; the "

@@ -113,8 +113,6 @@ class CatalogueGenreModel(GenreModel):
         self.prior_model: Predictor | None = None
         self.prior_config: dict[str, Any] = {}
         self.prior_source: Path | None = None  # the fast model's files, copied by save_files
-        # the last batch's plot vectors: `train` scores the validation plots twice in a row
-        self._last_batch: tuple[str, np.ndarray] | None = None
 
     # ----- features ---------------------------------------------------------------------------
     def _load_prior(self, directory: Path, config: dict[str, Any], labels: list[str]) -> None:
@@ -136,12 +134,7 @@ class CatalogueGenreModel(GenreModel):
         return (_logit(raw) * self.prior_scale).astype(np.float32)
 
     def _embed(self, plots: list[str]) -> np.ndarray:
-        key = hashlib.sha256("\x00".join(plots).encode("utf-8")).hexdigest()
-        if self._last_batch is not None and self._last_batch[0] == key:
-            return self._last_batch[1]
-        vectors = minilm.embed(plots)
-        self._last_batch = (key, vectors)
-        return vectors
+        return minilm.embed(plots)
 
     def _vectorizer(self, vocabulary: dict[str, int] | None = None, min_df: int = 1) -> Any:
         from sklearn.feature_extraction.text import TfidfVectorizer

@@ -60,29 +60,23 @@ class MiniLMHeadGenreModel(GenreModel):
         self.temperature, self.knn_weight, self.seed = float(temperature), float(knn_weight), seed
         self.cache_dir = cache_dir  # encoder outputs kept between training runs (never serving)
         self.tensors: dict[str, np.ndarray] = {}
-        self._last_batch: tuple[str, np.ndarray] | None = None
         self._train: tuple[np.ndarray, np.ndarray] | None = None  # float32 neighbours and labels
 
     # ----- vectors ------------------------------------------------------------------------------
     def _embed(self, plots: list[str]) -> np.ndarray:
-        key = hashlib.sha256("\x00".join(plots).encode("utf-8")).hexdigest()
-        if self._last_batch is not None and self._last_batch[0] == key:
-            return self._last_batch[1]
         cached = None
         if self.cache_dir is not None:
+            key = hashlib.sha256("\x00".join(plots).encode("utf-8")).hexdigest()
             folder = Path(self.cache_dir, f"minilm-int8-{minilm.encoder_checksum()[:12]}")
             cached = folder / f"{key}.npy"
             if cached.is_file():
-                vectors = np.load(cached, allow_pickle=False)
-                self._last_batch = (key, vectors)
-                return vectors
+                return np.load(cached, allow_pickle=False)
         vectors = minilm.embed(plots)
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             partial = cached.with_suffix(".part.npy")
             np.save(partial, vectors)
             partial.replace(cached)
-        self._last_batch = (key, vectors)
         return vectors
 
     # ----- training -----------------------------------------------------------------------------

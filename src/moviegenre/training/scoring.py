@@ -74,8 +74,9 @@ def tune_and_score(
     the valid figures only show how much tuning flatters.
     """
     model.min_genres = min_genres
-    model.fit_decisions(list(valid_plots), valid_targets, metric, calibration)
-    metrics = {"valid": evaluate_split(model, list(valid_plots), valid_targets)}
+    # the valid plots are read once: the raw scores that tuned the decisions are scored too
+    raw = model.fit_decisions(list(valid_plots), valid_targets, metric, calibration)
+    metrics = {"valid": evaluate_scores(model, raw, valid_targets)}
     for name, (plots, targets) in tests.items():
         metrics[name] = evaluate_split(model, list(plots), targets)
     return metrics
