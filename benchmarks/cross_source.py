@@ -24,7 +24,7 @@ from moviegenre.data.dataset import label_set, split_records, target_matrix
 from moviegenre.data.readers import read_data
 from moviegenre.data.record import MovieRecord
 from moviegenre.files import write_text_atomic
-from moviegenre.models.minilm.cache import default_cache_dir
+from moviegenre.models.vector_cache import default_cache_dir
 from moviegenre.training.build import build_model
 from moviegenre.training.train import tune_and_score
 

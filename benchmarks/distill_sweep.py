@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from moviegenre.data.readers import read_data
     from moviegenre.files import atomic_path, write_text_atomic
     from moviegenre.models.lstm import LSTMGenreModel
-    from moviegenre.models.minilm.cache import default_cache_dir
+    from moviegenre.models.vector_cache import default_cache_dir
     from moviegenre.training.distill import DEFAULT_TEACHER, cross_fitted_probs, soft_targets
     from moviegenre.training.leaderboard import machine_description
     from moviegenre.training.train import tune_and_score

@@ -148,3 +148,18 @@ def test_the_portuguese_check_maps_genres_and_drops_films_of_the_corpus(tmp_path
     assert found.genres == [("Horror", "Mystery", "Thriller")]
     assert found.dropped == {"in_corpus": 1, "no_genre": 1, "no_synopsis": 0}
     assert found.targets(["Horror", "Drama"]).tolist() == [[1.0, 0.0]]
+
+
+def test_a_rebuilt_english_model_keeps_the_languages_head(
+    bundle: Path, tfidf_bundle: Path, tmp_path: Path
+) -> None:
+    from moviegenre.training.multilingual import with_language_head
+
+    out = with_language_head(tfidf_bundle, bundle, tmp_path / "again", "a test")
+    rebuilt, before = load_model(out), load_model(bundle)
+    assert read_manifest(out)["training"]["command"] == "a test"
+    both = [ENGLISH, SPANISH]
+    # the head is copied with its thresholds: other languages get exactly the answers they got
+    assert np.array_equal(rebuilt.members[1].thresholds, before.members[1].thresholds)
+    assert np.allclose(rebuilt.predict_proba(both), before.predict_proba(both))
+    assert rebuilt.foreign_rows(both) == [False, True]

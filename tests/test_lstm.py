@@ -71,10 +71,11 @@ def test_learns_the_tiny_corpus_and_round_trips(lstm_bundle) -> None:
     assert result.metrics["valid"]["micro_f1"] > 0.8
     manifest = json.loads((out / "bundle.json").read_text())
     config = manifest["config"]
-    assert config["tokenizer"] == {"type": "vocab", "file": "vocab.json", "max_len": 1000}
+    # max_len 0: every word of a plot is read, however long (no "first N words" warning)
+    assert config["tokenizer"] == {"type": "vocab", "file": "vocab.json", "max_len": 0}
     assert config["onnx"] == "model.onnx" and (out / "model.onnx").is_file()
     loaded = load_bundle(out, runtime="native")
-    assert isinstance(loaded, LSTMGenreModel) and loaded.max_words == 1000
+    assert isinstance(loaded, LSTMGenreModel) and loaded.max_words is None
     plots = ["A haunted house full of ghosts and blood.", "They fall in love at a wedding.", ""]
     np.testing.assert_allclose(
         loaded.predict_proba(plots), result.model.predict_proba(plots), atol=1e-6, rtol=0
@@ -94,7 +95,7 @@ def test_onnx_export_matches_pytorch(lstm_bundle) -> None:
         "",
         "A demon in the city.",
     ]  # a batch size other than the export's
-    ids, mask = model.vocab.encode_batch(plots, 1000)
+    ids, mask = model.vocab.encode_batch(plots, 0)
     session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
     (probs,) = session.run(["probs"], {"ids": ids, "mask": mask})
     # the graph gives the model's own scores; the bundle's calibrator is applied after it
@@ -183,3 +184,15 @@ def test_cli_passes_only_accepted_flags(tiny_corpus: Path) -> None:
     args = parser.parse_args(["train", "--data", "x", "--out", "y", "--model-type", "tfidf",
                               "--epochs", "3"])  # fmt: skip
     assert model_options(args) == {}
+
+
+@pytest.mark.parametrize("runtime", ["native", "onnx"])
+def test_a_long_plot_is_read_to_its_last_word(lstm_bundle, runtime: str) -> None:
+    _, out = lstm_bundle
+    model = load_bundle(out, runtime=runtime)
+    filler = "the " * 3000
+    ending = "a haunted house full of ghosts and blood"
+    probs = model.predict_proba([filler, filler + ending])
+    # words 3,001 and after change the answer: nothing past a word limit is dropped
+    assert np.abs(probs[0] - probs[1]).max() > 1e-3
+    assert model.max_words is None

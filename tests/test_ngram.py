@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moviegenre.bundle import load_bundle
 from moviegenre.models.ngram import UNK_ID, NgramEncoder, NgramGenreModel, PairIndex
@@ -46,6 +48,24 @@ def test_word_stream_is_each_plot_in_turn_and_never_merges_plots() -> None:
     hostile = ["one \x01 two", "three"]
     stream = fast_word_stream(hostile)
     assert stream.count(PLOT_SEPARATOR) == 1 and stream[-1] == b"three"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from(list("ab Z-'.\u00e9\u0301\u2014\u201cé\u00a0ß\u4e2d\x01\n")),
+            max_size=12,
+        ),
+        max_size=6,
+    )
+)
+def test_word_stream_matches_plot_by_plot_whatever_the_characters(plots: list[str]) -> None:
+    # the batch is folded to ASCII plot by plot; the words must be those of each plot alone
+    expected: list[bytes] = []
+    for i, plot in enumerate(plots):
+        expected += ([PLOT_SEPARATOR] if i else []) + fast_words(plot)
+    assert fast_word_stream(plots) == expected
 
 
 def _encoder() -> NgramEncoder:
@@ -198,13 +218,13 @@ def test_the_convolution_branch_learns_and_round_trips(tiny_corpus: Path, tmp_pa
 
 
 def test_weighted_mean_is_a_softmax_of_scores_within_each_plot() -> None:
-    from moviegenre.models.ngram.kernels import mean_matrix
+    from moviegenre.models.ngram.kernels import mean_matrix, score_weights
 
     ids = np.array([2, 3, 2, 4, 5], dtype=np.int64)
     offsets = np.array([0, 2, 2, 5], dtype=np.int64)  # plot 1 is empty (a plot without pairs)
     scores = np.array([0.0, 0.0, 0.0, np.log(3.0), 0.0, 0.0], dtype=np.float32)
     plain = mean_matrix(ids, offsets, 6).toarray()
-    weighted = mean_matrix(ids, offsets, 6, scores).toarray()
+    weighted = mean_matrix(ids, offsets, 6, score_weights(scores)).toarray()
     np.testing.assert_allclose(plain.sum(1), [1, 0, 1], atol=1e-6)
     np.testing.assert_allclose(weighted.sum(1), [1, 0, 1], atol=1e-6)
     np.testing.assert_allclose(weighted[0, [2, 3]], [0.25, 0.75], atol=1e-6)  # e^log3 = 3 of 4
@@ -225,6 +245,42 @@ def test_learned_word_weights_train_and_round_trip(tiny_corpus: Path, tmp_path: 
     plots = ["A haunted house full of ghosts.", "Love at a wedding, a kiss.", ""]
     np.testing.assert_allclose(loaded.predict_proba(plots), model.predict_proba(plots),
                                atol=1e-6, rtol=0)  # fmt: skip
+
+
+def test_int8_tables_halve_the_file_and_load_to_what_was_tuned(
+    tiny_corpus: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("torch")
+    from safetensors.numpy import load_file
+
+    from moviegenre.training.train import train
+
+    options = {**TINY, "word_weights": True}
+    train(tiny_corpus, "ngram", tmp_path / "half", model_options=options)
+    small = train(tiny_corpus, "ngram", tmp_path / "int8",
+                  model_options={**options, "int8_tables": True})  # fmt: skip
+    stored = load_file(str(tmp_path / "int8" / "weights.safetensors"))
+    assert stored["word_table"].dtype == np.int8 and stored["pair_table"].dtype == np.int8
+    halves = load_file(str(tmp_path / "half" / "weights.safetensors"))
+    assert stored["word_table"].nbytes * 2 == halves["word_table"].nbytes
+    assert small.metrics["valid"]["micro_f1"] > 0.8
+    loaded = load_bundle(tmp_path / "int8")
+    plots = ["A haunted house full of ghosts.", "Love at a wedding, a kiss.", ""]
+    # the thresholds were tuned on the int8-rounded tables: the loaded model is that model
+    np.testing.assert_allclose(loaded.predict_proba(plots), small.model.predict_proba(plots),
+                               atol=1e-6, rtol=0)  # fmt: skip
+
+
+def test_row_quantisation_is_within_half_a_step_of_each_value() -> None:
+    from moviegenre.tensors import dequantize_rows, quantize_rows
+
+    table = np.random.default_rng(0).normal(size=(50, 16)).astype(np.float32)
+    table[3] = 0.0
+    rows, scale = quantize_rows(table)
+    back = dequantize_rows(rows, scale)
+    assert rows.dtype == np.int8 and np.all(back[3] == 0.0)
+    assert np.all(np.abs(back - table) <= scale[:, None] / 2 + 1e-7)
+    assert np.all(np.abs(rows).max(axis=1)[np.arange(50) != 3] == 127)
 
 
 def test_pair_index_finds_what_a_binary_search_finds_crowded_slots_included() -> None:

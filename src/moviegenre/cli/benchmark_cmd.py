@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     cache = None
     if not args.no_cache:
-        from moviegenre.models.minilm.cache import default_cache_dir
+        from moviegenre.models.vector_cache import default_cache_dir
 
         cache = args.cache_dir or default_cache_dir()
     rows = run_benchmark(

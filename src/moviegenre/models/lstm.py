@@ -152,7 +152,7 @@ class LSTMGenreModel(GenreModel, ExportsOnnx, TokenGradients):
         schedule: str = "linear",
         min_count: int = 2,
         max_vocab: int = 25000,
-        max_len: int = 1000,
+        max_len: int = 0,
         seed: int = 0,
         device: str = "auto",
         bf16: bool = False,
@@ -188,7 +188,7 @@ class LSTMGenreModel(GenreModel, ExportsOnnx, TokenGradients):
 
     @property
     def max_words(self) -> int | None:
-        return self.max_len
+        return self.max_len or None  # max_len 0: every word is read
 
     # --- text -> tensors ---------------------------------------------------------------------
 

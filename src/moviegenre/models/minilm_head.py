@@ -13,7 +13,6 @@ The `best` tier's MiniLM member (benchmarks/best_tier.py chose the views and the
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -64,20 +63,26 @@ class MiniLMHeadGenreModel(GenreModel):
 
     # ----- vectors ------------------------------------------------------------------------------
     def _embed(self, plots: list[str]) -> np.ndarray:
-        cached = None
-        if self.cache_dir is not None:
-            key = hashlib.sha256("\x00".join(plots).encode("utf-8")).hexdigest()
-            folder = Path(self.cache_dir, f"minilm-int8-{minilm.encoder_checksum()[:12]}")
-            cached = folder / f"{key}.npy"
-            if cached.is_file():
-                return np.load(cached, allow_pickle=False)
-        vectors = minilm.embed(plots)
-        if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_suffix(".part.npy")
-            np.save(partial, vectors)
-            partial.replace(cached)
-        return vectors
+        if self.cache_dir is None:
+            return minilm.embed(plots)
+        # one vector per plot text, kept across calls and runs (the frozen MiniLM's store): the
+        # folds of a cross-fitted teacher and the rebuilds of a tier encode each plot once
+        from moviegenre.models.vector_cache import open_store, text_key
+
+        store = open_store(
+            str(Path(self.cache_dir).expanduser()),
+            f"minilm-int8-{minilm.encoder_checksum()[:12]}-texts", minilm.EMBEDDING_DIM,
+        )  # fmt: skip
+        keys = [text_key(p) for p in plots]
+        todo: dict[str, int] = {}  # each missing text once: its key -> its first plot
+        for i, key in enumerate(keys):
+            if key not in store.vectors:
+                todo.setdefault(key, i)
+        if todo:
+            store.add(list(todo), minilm.embed([plots[i] for i in todo.values()]))
+        if not keys:
+            return np.zeros((0, minilm.EMBEDDING_DIM), dtype=np.float32)
+        return np.stack([store.vectors[k] for k in keys]).astype(np.float32)
 
     # ----- training -----------------------------------------------------------------------------
     def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> MiniLMHeadGenreModel:

@@ -144,22 +144,23 @@ class OnnxGenreModel(Predictor):
         if not graph.is_file():
             raise MovieGenreError(f"{directory}: the ONNX file {graph.name} is missing")
         tok = config.get("tokenizer")
-        if not isinstance(tok, dict) or not tok.get("file") or not tok.get("max_len"):
+        if not isinstance(tok, dict) or not tok.get("file") or "max_len" not in tok:
             raise MovieGenreError(
                 f"{directory}: config.tokenizer must name its type, file and max_len"
             )
         tok_path = directory / str(tok["file"])
         if not tok_path.is_file():
             raise MovieGenreError(f"{directory}: tokenizer file {tok_path.name} is missing")
-        max_len = int(tok["max_len"])
+        max_len = int(tok["max_len"] or 0)  # 0: a vocab tokenizer reads every word
         kind = tok.get("type", "vocab")
         if kind == "vocab":
             encoder: _VocabEncoder | _WordPieceEncoder = _VocabEncoder(tok_path, max_len)
-        elif kind == "wordpiece":
+        elif kind == "wordpiece" and max_len > 0:
             encoder = _WordPieceEncoder(tok_path, max_len)
         else:
             raise MovieGenreError(
-                f"{directory}: unknown tokenizer type {kind!r}; expected 'vocab' or 'wordpiece'"
+                f"{directory}: unknown tokenizer type {kind!r} (or a wordpiece max_len of 0);"
+                " expected 'vocab' or 'wordpiece' with a positive max_len"
             )
         session = make_session(graph)
         (output,) = [

@@ -109,6 +109,38 @@ def routed_extra(english_model: Predictor, training: dict[str, Any]) -> dict[str
     }
 
 
+def with_language_head(
+    english: str | Path, head: str | Path, out: str | Path, command: str
+) -> Path:
+    """Save `english` (a plot model's bundle) and `head` (a trained `use` head's bundle, or a
+    multilingual bundle whose head to take), both copied, as a multilingual composite in `out`:
+    a rebuilt English model keeps the languages head it had, with its thresholds and calibration
+    (tuned on their own; nothing in them depends on the English model)."""
+    from moviegenre.bundle.bundle import load_bundle, model_path, read_manifest, save_bundle
+    from moviegenre.models.multilingual import MultilingualGenreModel
+
+    head_dir = model_path(head)
+    if read_manifest(head_dir).get("model_type") == "multilingual":
+        head_dir = head_dir / "members" / "1"
+    with tempfile.TemporaryDirectory() as scratch:
+        # copies first: `out` may be the bundle either comes from
+        shutil.copytree(model_path(english), Path(scratch, "english"))
+        shutil.copytree(head_dir, Path(scratch, "head"))
+        english_model = load_bundle(Path(scratch, "english"))
+        head_model = load_bundle(Path(scratch, "head"))
+        if list(head_model.labels) != list(english_model.labels):
+            raise MovieGenreError(f"{head}: its labels are not those of {english}")
+        model = MultilingualGenreModel(
+            list(english_model.labels), [english_model, head_model]
+        ).assemble()
+        training = {
+            "command": command,
+            "english": dict(english_model.metadata.get("training") or {}),
+            "head": dict(head_model.metadata.get("training") or {}),
+        }
+        return save_bundle(model, out, extra=routed_extra(english_model, training))
+
+
 def route_like_default(english: str | Path, out: str | Path) -> Path:
     """Save `english` (a plot model's bundle, copied) with the shipped default's multilingual
     head, referred to by name and pinned, not copied, as a multilingual composite in `out`."""

@@ -14,7 +14,6 @@ from moviegenre.errors import MovieGenreError
 from moviegenre.evaluation.metrics import tuned_micro_f1
 from moviegenre.models.base import GenreModel
 from moviegenre.models.minilm import heads
-from moviegenre.models.minilm.cache import open_store, text_key
 from moviegenre.models.minilm.encoder import (
     EMBEDDING_DIM,
     ENCODER_ID,
@@ -29,6 +28,7 @@ from moviegenre.models.minilm.encoder import (
     frozen_pooler,
     load_tokenizer,
 )
+from moviegenre.models.vector_cache import open_store, text_key
 from moviegenre.torch_device import resolve_device
 
 log = logging.getLogger(__name__)

@@ -10,19 +10,35 @@ SCORE_LIMIT = 20.0  # learned word scores are clipped to +-20 before exp (no ove
 
 
 def mean_matrix(
-    ids: np.ndarray, offsets: np.ndarray, columns: int, scores: np.ndarray | None = None
+    ids: np.ndarray, offsets: np.ndarray, columns: int, weights: np.ndarray | None = None
 ) -> sp.csr_matrix:
     """A (plots, columns) sparse matrix whose product with a table averages each plot's rows:
-    equally, or with `scores`, weighted by exp(score) of each id (a softmax within the plot)."""
+    equally, or in proportion to `weights` (one positive weight per id: exp of a learned score,
+    so a softmax within the plot)."""
     counts = np.diff(offsets)
-    if scores is None:
-        weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
+    if weights is None:
+        row_weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
     else:
-        weights = np.exp(np.clip(scores[ids], -SCORE_LIMIT, SCORE_LIMIT))
+        row_weights = weights[ids]  # a copy: normalised in place below
         owner = np.repeat(np.arange(len(counts)), counts)
-        weights /= np.bincount(owner, weights=weights, minlength=len(counts))[owner]
-        weights = weights.astype(np.float32)
-    return sp.csr_matrix((weights, ids, offsets), shape=(len(counts), columns))
+        row_weights /= np.bincount(owner, weights=row_weights, minlength=len(counts))[owner]
+        row_weights = row_weights.astype(np.float32, copy=False)
+    return sp.csr_matrix((row_weights, ids, offsets), shape=(len(counts), columns))
+
+
+def score_weights(scores: np.ndarray) -> np.ndarray:
+    """Learned word scores as averaging weights: exp of the score, clipped (no overflow)."""
+    return np.exp(np.clip(scores, -SCORE_LIMIT, SCORE_LIMIT)).astype(np.float32, copy=False)
+
+
+def prepared(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The network's arrays plus what prediction derives from them once, not per batch: the
+    averaging weights of word and pair scores."""
+    ready = dict(arrays)
+    for kind in ("word", "pair"):
+        if f"{kind}_score" in arrays:
+            ready[f"{kind}_weight"] = score_weights(arrays[f"{kind}_score"])
+    return ready
 
 
 def conv_max(
@@ -43,13 +59,18 @@ def conv_max(
 
 
 def logits(arrays: dict[str, np.ndarray], encoded: tuple[np.ndarray, ...]) -> np.ndarray:
-    """The network's logits (plots, labels) from its weights (`arrays`) and encoded plots."""
+    """The network's logits (plots, labels) from its weights (`arrays`, or `prepared(arrays)`,
+    which saves recomputing the word weights every batch) and encoded plots."""
     a = arrays
     ids, offsets, pair_ids, pair_offsets = encoded
-    words = mean_matrix(ids, offsets, len(a["word_table"]), a.get("word_score"))
-    pairs = mean_matrix(pair_ids, pair_offsets, len(a["pair_table"]), a.get("pair_score"))
-    words, pairs = words @ a["word_table"], pairs @ a["pair_table"]
-    hidden = words @ a["w1_words"] + pairs @ a["w1_pairs"] + a["b1"]
+    word_weight, pair_weight = a.get("word_weight"), a.get("pair_weight")
+    if word_weight is None and "word_score" in a:
+        word_weight, pair_weight = score_weights(a["word_score"]), score_weights(a["pair_score"])
+    words = mean_matrix(ids, offsets, len(a["word_table"]), word_weight)
+    pairs = mean_matrix(pair_ids, pair_offsets, len(a["pair_table"]), pair_weight)
+    hidden = (words @ a["word_table"]) @ a["w1_words"]
+    hidden += (pairs @ a["pair_table"]) @ a["w1_pairs"]
+    hidden += a["b1"]
     if "conv_w" in a:
         hidden += conv_max(a["word_table"][ids], offsets, a["conv_w"], a["conv_b"]) @ a["w1_conv"]
     np.maximum(hidden, 0.0, out=hidden)

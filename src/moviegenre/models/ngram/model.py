@@ -14,8 +14,8 @@ import numpy as np
 from moviegenre.errors import MovieGenreError
 from moviegenre.models.base import GenreModel
 from moviegenre.models.ngram.encoder import NgramEncoder
-from moviegenre.models.ngram.kernels import logits
-from moviegenre.tensors import read_tensors, write_tensors
+from moviegenre.models.ngram.kernels import logits, prepared
+from moviegenre.tensors import dequantize_rows, quantize_rows, read_tensors, write_tensors
 from moviegenre.text.embeddings import DEFAULT_EMBEDDINGS
 
 WEIGHTS = "weights.safetensors"
@@ -52,6 +52,7 @@ class NgramGenreModel(GenreModel):
         pos_weight_power: float = 0.5,
         pos_weight_max: float = 10.0,
         half: bool = True,
+        int8_tables: bool = False,
         seed: int = 0,
         device: str = "cpu",
         checkpoint_dir: str | None = None,
@@ -77,10 +78,14 @@ class NgramGenreModel(GenreModel):
         # float16 tables halve the bundle; weights are rounded right after training so thresholds
         # are tuned on exactly what is saved
         self.half = bool(half)
+        # int8 rows with a scale each: half the bytes again (the word and pair tables are most
+        # of the bundle); rounded right after training too
+        self.int8_tables = bool(int8_tables)
         self.seed, self.device = int(seed), device
         self.checkpoint_dir, self.resume, self.progress = checkpoint_dir, bool(resume), progress
         self.encoder: NgramEncoder | None = None
         self.arrays: dict[str, np.ndarray] = {}  # float32 copies used by predict_proba
+        self._prepared: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None
         self.training_info: dict[str, Any] = {}
 
     # --- vocabulary ----------------------------------------------------------------------------
@@ -97,8 +102,14 @@ class NgramGenreModel(GenreModel):
         plots = list(plots)
         if not plots:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        found = logits(self.arrays, encoder.encode(plots))
+        found = logits(self._prediction_arrays(), encoder.encode(plots))
         return (1.0 / (1.0 + np.exp(-np.clip(found, -50.0, 50.0)))).astype(np.float32)
+
+    def _prediction_arrays(self) -> dict[str, np.ndarray]:
+        # derived once per set of weights (refitting or loading replaces `arrays`)
+        if self._prepared is None or self._prepared[0] is not self.arrays:
+            self._prepared = (self.arrays, prepared(self.arrays))
+        return self._prepared[1]
 
     @property
     def max_words(self) -> int | None:
@@ -129,8 +140,11 @@ class NgramGenreModel(GenreModel):
         directory = Path(directory)
         table_dtype = np.float16 if self.half else np.float32
         tensors = {k: v for k, v in self.arrays.items()}
-        tensors["word_table"] = tensors["word_table"].astype(table_dtype)
-        tensors["pair_table"] = tensors["pair_table"].astype(table_dtype)
+        for table in ("word_table", "pair_table"):
+            if self.int8_tables:
+                tensors[table], tensors[f"{table}_scale"] = quantize_rows(tensors[table])
+            else:
+                tensors[table] = tensors[table].astype(table_dtype)
         tensors["pair_keys"] = encoder.pair_keys
         write_tensors(directory / WEIGHTS, tensors)
         os.chmod(directory / WEIGHTS, 0o644)  # safetensors writes a private temp file; share it
@@ -174,13 +188,18 @@ class NgramGenreModel(GenreModel):
         if filters:
             expected |= {"conv_w": (3 * dim, filters), "conv_b": (filters,),
                          "w1_conv": (filters, hidden)}  # fmt: skip
+        if config.get("int8_tables"):
+            expected |= {"word_table_scale": (vocab_size,), "pair_table_scale": (max(pairs, 1),)}
         tensors = read_tensors(directory / config.get("weights", WEIGHTS), expected)
+        if config.get("int8_tables"):
+            for table in ("word_table", "pair_table"):
+                tensors[table] = dequantize_rows(tensors[table], tensors.pop(f"{table}_scale"))
         model = cls.from_params(labels, config)
         model.encoder = NgramEncoder(words, tensors["pair_keys"])
         model.arrays = {
             name: np.ascontiguousarray(tensors[name], dtype=np.float32)
             for name in expected
-            if name != "pair_keys"
+            if name in tensors and name != "pair_keys"
         }
         model.training_info = dict(config.get("training") or {})
         return model

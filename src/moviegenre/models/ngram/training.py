@@ -14,6 +14,7 @@ from torch import nn
 from moviegenre.models.ngram.encoder import UNK_ID, NgramEncoder, readable_glove_words, word_counts
 from moviegenre.models.ngram.kernels import logits
 from moviegenre.models.ngram.net import LazyAdamW, NgramNet
+from moviegenre.tensors import dequantize_rows, quantize_rows
 from moviegenre.text.tokenizer import PAD, UNK
 
 # `model` below is the NgramGenreModel being fitted (its hyper-parameters); typed Any because
@@ -190,15 +191,22 @@ def fit_network(
 
 
 def arrays_of(model: Any, net: Any) -> dict[str, np.ndarray]:
-    """NumPy copies of the network's weights (tables rounded to float16 when `half`): what the
+    """NumPy copies of the network's weights (tables rounded to int8 rows or float16 as they will
+    be saved): what the
     model predicts with."""
     state = {k: v.detach().cpu().float().numpy() for k, v in net.state_dict().items()}
     dim = state["word_table.weight"].shape[1]
     table_dtype = np.float16 if model.half else np.float32
+
+    def saved(table: np.ndarray) -> np.ndarray:  # the table as the bundle will hold it
+        if model.int8_tables:
+            return dequantize_rows(*quantize_rows(table))
+        return table.astype(table_dtype).astype(np.float32)
+
     w1 = state["hidden.weight"].T
     arrays = {
-        "word_table": state["word_table.weight"].astype(table_dtype).astype(np.float32),
-        "pair_table": state["pair_table.weight"].astype(table_dtype).astype(np.float32),
+        "word_table": saved(state["word_table.weight"]),
+        "pair_table": saved(state["pair_table.weight"]),
         "w1_words": np.ascontiguousarray(w1[:dim]),
         "w1_pairs": np.ascontiguousarray(w1[dim : 2 * dim]),
         "b1": state["hidden.bias"],

@@ -1,4 +1,4 @@
-"""An on-disk cache of frozen MiniLM plot embeddings, used only where a caller names a directory.
+"""On-disk cache of frozen encoder vectors, one per plot text, kept only where a caller asks.
 
 Serving never caches (it must not write to disk); `train --cache-dir`, the benchmark and the
 distillation teacher pass a directory so that re-runs do not re-encode the corpus.
