@@ -88,3 +88,20 @@ def test_member_paths_must_stay_inside_the_bundle(tmp_path: Path) -> None:
         EnsembleGenreModel.load_files(
             tmp_path, {"members": [{"path": "members/0"}], "weights": [0.5]}, ["Horror", "Comedy"]
         )
+
+
+@pytest.mark.parametrize("micro_noise", [0.0, 0.05, 1.0])
+def test_weights_are_the_best_macro_among_the_near_best_micro(
+    tfidf_bundle: Path, tiny_corpus: Path, tmp_path: Path, micro_noise: float
+) -> None:
+    members = [str(tfidf_bundle), {"type": "tfidf", "options": {"min_df": 1, "C": 0.05}}]
+    options = {"members": members, "micro_noise": micro_noise, "step": 0.1}
+    result = train(tiny_corpus, "ensemble", tmp_path / "b", model_options=options)
+    search = result.model.search
+    assert len(search) == 11 and {"valid_micro_f1", "valid_macro_f1"} <= search[0].keys()
+    top = max(row["valid_micro_f1"] for row in search)
+    near = [row for row in search if row["valid_micro_f1"] >= top - micro_noise]
+    chosen = next(row for row in search if row["weights"] == list(result.model.weights))
+    assert chosen in near
+    assert chosen["valid_macro_f1"] == max(row["valid_macro_f1"] for row in near)
+    assert load_bundle(tmp_path / "b").micro_noise == micro_noise  # kept in the bundle

@@ -67,6 +67,7 @@ class EnsembleGenreModel(GenreModel, Composite):
         labels: Sequence[str],
         members: Sequence[Predictor | dict[str, Any]] | None = None,
         step: float = 0.1,
+        micro_noise: float = 0.002,
         cache_dir: str | None = None,
         build: MemberBuilder | None = None,
     ) -> None:
@@ -77,6 +78,11 @@ class EnsembleGenreModel(GenreModel, Composite):
         if len(self.specs) < 1:
             raise MovieGenreError("an ensemble needs at least one member")
         self.step = float(step)
+        # the top of the valid micro-F1 surface is flat: weightings within this much of the best
+        # are alike on valid (thousands of decisions, noise of a few thousandths), and among them
+        # the one with the best valid macro-F1 is kept (the fusion's poster weight is chosen the
+        # same way); 0 keeps the best micro-F1 alone
+        self.micro_noise = float(micro_noise)
         self.members: list[Predictor] = []
         self.columns: list[np.ndarray] = []  # per member: its column for each ensemble label
         self.weights: np.ndarray | None = None  # learned by `fit`
@@ -136,7 +142,8 @@ class EnsembleGenreModel(GenreModel, Composite):
 
     # ----- GenreModel ---------------------------------------------------------------------------
     def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> EnsembleGenreModel:
-        from moviegenre.evaluation.metrics import tuned_micro_f1
+        from moviegenre.evaluation.metrics import macro_f1_min_support, micro_f1
+        from moviegenre.thresholds import decide, tune_thresholds
 
         self._build_members(plots, targets, valid_plots, valid_targets)
         n = len(self.members)
@@ -146,16 +153,23 @@ class EnsembleGenreModel(GenreModel, Composite):
         valid_targets = np.asarray(valid_targets)
         probs = self._member_probs(valid_plots, skip_zero=False)
         stacked = np.stack(probs)  # (members, n, labels)
-        best_score, best = -1.0, None
         self.search = []
         for weights in simplex_grid(n, self.step):
             combined = np.tensordot(np.asarray(weights), stacked, axes=1)
-            score = tuned_micro_f1(combined, valid_targets)
-            self.search.append({"weights": list(weights), "valid_micro_f1": round(score, 4)})
-            if score > best_score + 1e-9:  # ties keep the earlier (more even) grid point
-                best_score, best = score, weights
-        self.weights = np.asarray(best, dtype=np.float64)
-        log.info("ensemble weights %s: valid micro-F1 %.4f", list(best or ()), best_score)
+            # thresholds tuned on valid as `train()` will tune the final model's
+            decided = decide(combined, tune_thresholds(combined, valid_targets), 1)
+            self.search.append({
+                "weights": list(weights),
+                "valid_micro_f1": round(micro_f1(valid_targets, decided), 4),
+                "valid_macro_f1": round(macro_f1_min_support(valid_targets, decided, 1), 4),
+            })  # fmt: skip
+        top = max(row["valid_micro_f1"] for row in self.search)
+        near = [row for row in self.search if row["valid_micro_f1"] >= top - self.micro_noise]
+        # max keeps the first of equal rows: the earlier (more even) grid point
+        chosen = max(near, key=lambda row: row["valid_macro_f1"])
+        self.weights = np.asarray(chosen["weights"], dtype=np.float64)
+        log.info("ensemble weights %s: valid micro-F1 %.4f, macro-F1 %.4f", chosen["weights"],
+                 chosen["valid_micro_f1"], chosen["valid_macro_f1"])  # fmt: skip
         return self
 
     def predict_raw(self, plots: Sequence[str]) -> np.ndarray:
@@ -176,7 +190,7 @@ class EnsembleGenreModel(GenreModel, Composite):
         return max(limit for limit in limits if limit is not None)
 
     def get_params(self) -> dict[str, Any]:
-        return {"step": self.step}
+        return {"step": self.step, "micro_noise": self.micro_noise}
 
     def save_files(self, directory: Path) -> dict[str, Any]:
         # the members are written by the bundle (`Composite`), under members/<i>/
@@ -200,7 +214,8 @@ class EnsembleGenreModel(GenreModel, Composite):
             raise MovieGenreError(f"{directory}: ensemble config needs as many weights as members")
         if not entries or abs(sum(weights) - 1.0) > 1e-3 or min(weights) < 0:
             raise MovieGenreError(f"{directory}: ensemble weights must be >= 0 and sum to 1")
-        model = cls(labels, step=float(config.get("step", 0.1)))
+        model = cls(labels, step=float(config.get("step", 0.1)),
+                    micro_noise=float(config.get("micro_noise", 0.0)))  # fmt: skip
         model.weights = np.asarray(weights, dtype=np.float64)
         model.search = list(config.get("weight_search") or [])
         return model

@@ -337,7 +337,7 @@ class LSTMGenreModel(GenreModel, ExportsOnnx, TokenGradients):
     def gradient_parts(self) -> tuple[nn.Module, nn.Embedding, Vocabulary, int | None]:
         if self.net is None or self.vocab is None:
             raise MovieGenreError("this LSTM model is not fitted")
-        return self.net, self.net.embedding, self.vocab, self.max_len
+        return self.net, self.net.embedding, self.vocab, self.max_len or None  # 0: no limit
 
     # --- files ---------------------------------------------------------------------------------
 
