@@ -23,17 +23,21 @@ POSTER_CACHE=${POSTER_CACHE:-$HOME/.cache/moviegenre/posters}   # network + post
 TEACHER=$(cat scripts/teacher.json)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
 mkdir -p "$WORK"
+# a step whose bundle is in $WORK already is kept (delete the folder to redo it): a rebuild
+# that stopped half-way goes on where it stopped
+built() { [[ -f "$1/bundle.json" ]] && echo "kept $1"; }
 SHIPPED=src/moviegenre/default_model
 # what is reused from the shipped default, copied before it is replaced
 rm -rf "$WORK/shipped-poster" "$WORK/shipped-head"
 cp -r "$SHIPPED/members/0/members/1" "$WORK/shipped-poster"
 cp -r "$SHIPPED/members/1" "$WORK/shipped-head"
 
-moviegenre train --data "$DATA" --model-type lstm --seed 0 --distill --teacher "$TEACHER" \
+built "$WORK/lstm" || moviegenre train --data "$DATA" --model-type lstm --seed 0 --distill --teacher "$TEACHER" \
   --teacher-cache "$TEACHER_CACHE" --cache-dir "$CACHE" --checkpoint-dir "$WORK/lstm-ckpt" \
   --resume --out "$WORK/lstm"
-moviegenre train --data "$DATA" --model-type tfidf --model-option classifier=logreg \
-  --model-option C=4 --model-option char_max_features=0 --model-option half=true \
+built "$WORK/tfidf" || moviegenre train --data "$DATA" --model-type tfidf --model-option classifier=logreg \
+  --model-option C=4 --model-option char_max_features=0 --model-option max_features=25000 \
+  --model-option half=true \
   --out "$WORK/tfidf"
 moviegenre train --data "$DATA" --model-type ensemble \
   --model-option "members=[\"$WORK/lstm\", \"$WORK/tfidf\", {\"shipped\": \"fast\"}]" \

@@ -27,9 +27,13 @@ def test_default_model_is_small_and_loads():
     manifest = json.loads((path / "bundle.json").read_text())
     # the multilingual default is built around the English bundle `moviegenre train` made
     assert manifest["model_type"] == "multilingual"
-    assert manifest["training"]["command"] == "bash scripts/build_multilingual.sh"
+    assert manifest["training"]["command"] == "bash scripts/build_default_model.sh"
     english = json.loads((path / "members" / "0" / "bundle.json").read_text())
     assert english["training"]["command"].startswith("moviegenre train")
+    # its plot ensemble refers to the shipped fast model by name and checksum: not a copy
+    text = json.loads((path / "members/0/members/0/bundle.json").read_text())
+    assert {"shipped": "fast"}.items() <= text["config"]["members"][-1].items()
+    assert not (path / "members/0/members/0/members/2").exists()
 
 
 def test_the_fast_model_is_shipped_beside_the_default_and_named_by_fast(tmp_path, monkeypatch):
