@@ -30,9 +30,13 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-# ASCII punctuation -> space, applied to bytes (a C-level table lookup, no regular expression);
-# the separator byte between plots (\x01) is left alone
-_PUNCT_TO_SPACE = bytes.maketrans(string.punctuation.encode(), b" " * len(string.punctuation))
+# ASCII punctuation -> space and A-Z -> a-z in one pass over bytes (a C-level table lookup, no
+# regular expression; bytes.lower() changes only A-Z too); the separator byte between plots
+# (\x01) is left alone
+_LOWER_NO_PUNCT = bytes.maketrans(
+    string.punctuation.encode() + string.ascii_uppercase.encode(),
+    b" " * len(string.punctuation) + string.ascii_lowercase.encode(),
+)
 PLOT_SEPARATOR = b"\x01"
 # Unicode punctuation that would otherwise glue two words together once non-ASCII is dropped
 _WIDE_PUNCT = "\u2014\u2013\u2012\u2026\u00a0\u2018\u2019\u201c\u201d"
@@ -49,7 +53,7 @@ def _fold_to_ascii(text: str) -> str:
 
 def _ascii_words(text: str) -> bytes:
     """Lower-case ASCII bytes, punctuation as spaces (accents folded, other non-ASCII dropped)."""
-    return _fold_to_ascii(text).encode().lower().translate(_PUNCT_TO_SPACE)
+    return _fold_to_ascii(text).encode().translate(_LOWER_NO_PUNCT)
 
 
 def fast_words(text: str) -> list[bytes]:
@@ -73,10 +77,11 @@ def fast_word_stream(texts: Sequence[str]) -> list[bytes]:
         return []
     joined = " \x01 ".join(texts)
     if joined.count("\x01") == len(texts) - 1:
-        # folded plot by plot: most plots are ASCII already, and Unicode normalisation of the
-        # whole batch (for one accented name) was a tenth of the n-gram model's prediction time
-        joined = " \x01 ".join(map(_fold_to_ascii, texts))
-        return joined.encode().lower().translate(_PUNCT_TO_SPACE).split()
+        if not joined.isascii():
+            # folded plot by plot: most plots are ASCII already, and Unicode normalisation of
+            # the whole batch (for one accented name) was a tenth of the n-gram model's time
+            joined = " \x01 ".join([t if t.isascii() else _fold_to_ascii(t) for t in texts])
+        return joined.encode().translate(_LOWER_NO_PUNCT).split()
     stream: list[bytes] = []
     for i, text in enumerate(texts):
         if i:

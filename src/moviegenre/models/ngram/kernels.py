@@ -38,6 +38,12 @@ def prepared(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for kind in ("word", "pair"):
         if f"{kind}_score" in arrays:
             ready[f"{kind}_weight"] = score_weights(arrays[f"{kind}_score"])
+    # the hidden layer as one product: [word mean | pair mean | 1] @ [w1_words; w1_pairs; b1]
+    # (two products, their sum and the bias were three passes over a (plots, hidden) array)
+    ready["w1_stacked"] = np.ascontiguousarray(
+        np.vstack([arrays["w1_words"], arrays["w1_pairs"], arrays["b1"][None, :]]),
+        dtype=np.float32,
+    )
     return ready
 
 
@@ -68,9 +74,15 @@ def logits(arrays: dict[str, np.ndarray], encoded: tuple[np.ndarray, ...]) -> np
         word_weight, pair_weight = score_weights(a["word_score"]), score_weights(a["pair_score"])
     words = mean_matrix(ids, offsets, len(a["word_table"]), word_weight)
     pairs = mean_matrix(pair_ids, pair_offsets, len(a["pair_table"]), pair_weight)
-    hidden = (words @ a["word_table"]) @ a["w1_words"]
-    hidden += (pairs @ a["pair_table"]) @ a["w1_pairs"]
-    hidden += a["b1"]
+    if "w1_stacked" in a:
+        dim = a["word_table"].shape[1]
+        x = np.empty((words.shape[0], 2 * dim + 1), dtype=np.float32)
+        x[:, :dim], x[:, dim:-1], x[:, -1] = words @ a["word_table"], pairs @ a["pair_table"], 1.0
+        hidden = x @ a["w1_stacked"]
+    else:
+        hidden = (words @ a["word_table"]) @ a["w1_words"]
+        hidden += (pairs @ a["pair_table"]) @ a["w1_pairs"]
+        hidden += a["b1"]
     if "conv_w" in a:
         hidden += conv_max(a["word_table"][ids], offsets, a["conv_w"], a["conv_b"]) @ a["w1_conv"]
     np.maximum(hidden, 0.0, out=hidden)
