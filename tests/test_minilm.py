@@ -17,7 +17,7 @@ from moviegenre.bundle.bundle import read_manifest  # noqa: E402
 from moviegenre.data.dataset import label_set, split_records, target_matrix  # noqa: E402
 from moviegenre.data.readers import read_data  # noqa: E402
 from moviegenre.errors import MovieGenreError  # noqa: E402
-from moviegenre.models import model_class  # noqa: E402
+from moviegenre.models import model_class, vector_cache  # noqa: E402
 from moviegenre.models.minilm import encoder, frozen  # noqa: E402
 from moviegenre.models.minilm.encoder import chunk_ids  # noqa: E402
 from moviegenre.models.minilm.finetuned import MiniLMFineTunedModel  # noqa: E402
@@ -88,7 +88,7 @@ def test_embedding_cache_is_an_explicit_option(tmp_path: Path, monkeypatch) -> N
         raise AssertionError("the encoder ran although every plot was cached")
 
     monkeypatch.setattr(frozen, "embed_plots", no_encoder)
-    frozen.open_store.cache_clear()  # read the shards back from disk, as a new process would
+    vector_cache.open_store.cache_clear()  # read the shards back from disk, as a new process would
     second = MiniLMGenreModel(["Comedy", "Horror"], cache_dir=tmp_path).embed(plots)
     np.testing.assert_allclose(first, second, rtol=0, atol=1e-6)
     np.testing.assert_allclose(first, uncached, rtol=0, atol=1e-5)

@@ -67,22 +67,10 @@ class MiniLMHeadGenreModel(GenreModel):
             return minilm.embed(plots)
         # one vector per plot text, kept across calls and runs (the frozen MiniLM's store): the
         # folds of a cross-fitted teacher and the rebuilds of a tier encode each plot once
-        from moviegenre.models.vector_cache import open_store, text_key
+        from moviegenre.models.vector_cache import cached_vectors
 
-        store = open_store(
-            str(Path(self.cache_dir).expanduser()),
-            f"minilm-int8-{minilm.encoder_checksum()[:12]}-texts", minilm.EMBEDDING_DIM,
-        )  # fmt: skip
-        keys = [text_key(p) for p in plots]
-        todo: dict[str, int] = {}  # each missing text once: its key -> its first plot
-        for i, key in enumerate(keys):
-            if key not in store.vectors:
-                todo.setdefault(key, i)
-        if todo:
-            store.add(list(todo), minilm.embed([plots[i] for i in todo.values()]))
-        if not keys:
-            return np.zeros((0, minilm.EMBEDDING_DIM), dtype=np.float32)
-        return np.stack([store.vectors[k] for k in keys]).astype(np.float32)
+        settings = f"minilm-int8-{minilm.encoder_checksum()[:12]}-texts"
+        return cached_vectors(self.cache_dir, settings, minilm.EMBEDDING_DIM, plots, minilm.embed)
 
     # ----- training -----------------------------------------------------------------------------
     def fit(self, plots, targets, valid_plots=None, valid_targets=None) -> MiniLMHeadGenreModel:

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +65,25 @@ class EmbeddingStore:
 def open_store(root: str, settings_key: str, dim: int) -> EmbeddingStore:
     """The store for a directory and encoder settings, read from disk once per process."""
     return EmbeddingStore(Path(root), settings_key, dim)
+
+
+def cached_vectors(
+    root: str | Path,
+    settings_key: str,
+    dim: int,
+    plots: Sequence[str],
+    encode: Callable[[list[str]], np.ndarray],
+) -> np.ndarray:
+    """(n, dim) float32 vectors of `plots` from the store under `root`: each distinct text is
+    encoded (by `encode`, a list of texts -> their vectors) once, across calls and runs."""
+    store = open_store(str(Path(root).expanduser()), settings_key, dim)
+    keys = [text_key(p) for p in plots]
+    todo: dict[str, int] = {}  # each missing text once: its key -> its first plot
+    for i, key in enumerate(keys):
+        if key not in store.vectors:
+            todo.setdefault(key, i)
+    if todo:
+        store.add(list(todo), np.asarray(encode([plots[i] for i in todo.values()])))
+    if not keys:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.stack([store.vectors[k] for k in keys]).astype(np.float32)

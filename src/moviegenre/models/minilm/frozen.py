@@ -28,7 +28,7 @@ from moviegenre.models.minilm.encoder import (
     frozen_pooler,
     load_tokenizer,
 )
-from moviegenre.models.vector_cache import open_store, text_key
+from moviegenre.models.vector_cache import cached_vectors
 from moviegenre.torch_device import resolve_device
 
 log = logging.getLogger(__name__)
@@ -84,29 +84,19 @@ class MiniLMGenreModel(GenreModel):
 
     def embed(self, plots: Sequence[str]) -> np.ndarray:
         """(n, 384) L2-normalised plot vectors from the frozen packaged encoder."""
-        plots = list(plots)
-        store = None
-        if self.cache_dir is not None:
-            root = str(Path(self.cache_dir).expanduser())
-            store = open_store(root, self._settings_key(), EMBEDDING_DIM)
-        keys = [text_key(p) for p in plots] if store is not None else []
-        todo = [i for i, k in enumerate(keys) if k not in store.vectors] if store else None
-        todo = list(range(len(plots))) if todo is None else todo
-        fresh = np.zeros((len(todo), EMBEDDING_DIM), dtype=np.float32)
-        if todo:
+
+        def encode(texts: list[str]) -> np.ndarray:
             path = str(encoder_dir())
             pooler = frozen_pooler(path).to(resolve_device(self.device))
-            fresh = embed_plots(
-                pooler, load_tokenizer(path), [plots[i] for i in todo], self.max_length,
-                self.overlap, progress=len(todo) > 256,
+            return embed_plots(
+                pooler, load_tokenizer(path), texts, self.max_length, self.overlap,
+                progress=len(texts) > 256,
             )  # fmt: skip
-            if store is not None:
-                # dedupe texts so a shard never holds one key twice
-                unique = dict(zip((keys[i] for i in todo), fresh, strict=True))
-                store.add(list(unique), np.stack(list(unique.values())))
-        if store is None or not keys:
-            return fresh
-        return np.stack([store.vectors[k] for k in keys]).astype(np.float32)
+
+        plots = list(plots)
+        if self.cache_dir is None:
+            return encode(plots) if plots else np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return cached_vectors(self.cache_dir, self._settings_key(), EMBEDDING_DIM, plots, encode)
 
     # ----- heads ------------------------------------------------------------------------------
     def _fit_logreg(self, x: np.ndarray, targets: np.ndarray, C: float) -> dict[str, np.ndarray]:

@@ -64,25 +64,16 @@ def conv_max(
     return np.maximum.reduceat(h, starts, axis=0)
 
 
-def logits(arrays: dict[str, np.ndarray], encoded: tuple[np.ndarray, ...]) -> np.ndarray:
-    """The network's logits (plots, labels) from its weights (`arrays`, or `prepared(arrays)`,
-    which saves recomputing the word weights every batch) and encoded plots."""
-    a = arrays
+def logits(ready: dict[str, np.ndarray], encoded: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The network's logits (plots, labels) from `prepared(arrays)` and encoded plots."""
+    a = ready
     ids, offsets, pair_ids, pair_offsets = encoded
-    word_weight, pair_weight = a.get("word_weight"), a.get("pair_weight")
-    if word_weight is None and "word_score" in a:
-        word_weight, pair_weight = score_weights(a["word_score"]), score_weights(a["pair_score"])
-    words = mean_matrix(ids, offsets, len(a["word_table"]), word_weight)
-    pairs = mean_matrix(pair_ids, pair_offsets, len(a["pair_table"]), pair_weight)
-    if "w1_stacked" in a:
-        dim = a["word_table"].shape[1]
-        x = np.empty((words.shape[0], 2 * dim + 1), dtype=np.float32)
-        x[:, :dim], x[:, dim:-1], x[:, -1] = words @ a["word_table"], pairs @ a["pair_table"], 1.0
-        hidden = x @ a["w1_stacked"]
-    else:
-        hidden = (words @ a["word_table"]) @ a["w1_words"]
-        hidden += (pairs @ a["pair_table"]) @ a["w1_pairs"]
-        hidden += a["b1"]
+    words = mean_matrix(ids, offsets, len(a["word_table"]), a.get("word_weight"))
+    pairs = mean_matrix(pair_ids, pair_offsets, len(a["pair_table"]), a.get("pair_weight"))
+    dim = a["word_table"].shape[1]
+    x = np.empty((len(offsets) - 1, 2 * dim + 1), dtype=np.float32)
+    x[:, :dim], x[:, dim:-1], x[:, -1] = words @ a["word_table"], pairs @ a["pair_table"], 1.0
+    hidden = x @ a["w1_stacked"]
     if "conv_w" in a:
         hidden += conv_max(a["word_table"][ids], offsets, a["conv_w"], a["conv_b"]) @ a["w1_conv"]
     np.maximum(hidden, 0.0, out=hidden)

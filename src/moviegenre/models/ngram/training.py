@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from moviegenre.models.ngram.encoder import UNK_ID, NgramEncoder, readable_glove_words, word_counts
-from moviegenre.models.ngram.kernels import logits
+from moviegenre.models.ngram.kernels import logits, prepared
 from moviegenre.models.ngram.net import LazyAdamW, NgramNet
 from moviegenre.tensors import dequantize_rows, quantize_rows
 from moviegenre.text.tokenizer import PAD, UNK
@@ -161,7 +161,7 @@ def fit_network(
         valid_y = np.asarray(valid_targets, dtype=np.float32)
 
         def evaluate(module: nn.Module) -> float:
-            found = logits(arrays_of(model, module), valid_encoded)
+            found = logits(prepared(arrays_of(model, module)), valid_encoded)
             return tuned_micro_f1(1.0 / (1.0 + np.exp(-found)), valid_y)
 
     settings = LoopSettings(
